@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs'
+import type { Problem } from './errors.js'
+import type { VariableName } from './schema.js'
+
+/**
+ * Reads `NAME_FILE` (Docker and Kubernetes secrets) into `NAME`, trailing newline trimmed.
+ * Returns the names it filled and the files it could not read.
+ */
+export function readFileSecrets (raw: Record<string, string>, names: readonly VariableName[]) {
+  const filled: VariableName[] = []
+  const problems: Problem[] = []
+  for (const name of names) {
+    const path = raw[`${name}_FILE`]
+    if (path === undefined) continue
+    try {
+      raw[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '')
+      filled.push(name)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+      problems.push({
+        variable: `${name}_FILE`,
+        purpose: `file that holds ${name}`,
+        problem: `cannot be read (${code})`,
+        fix: 'point it at a readable file, or unset it'
+      })
+    }
+  }
+  return { filled, problems }
+}

@@ -1,0 +1,47 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import type { Env } from './types.js'
+
+const FETCH_TIMEOUT_MS = 5000
+
+/**
+ * The client honours the SDK's standard variables; values in `env` win so that a
+ * configuration loaded from an explicit environment is fetched with that environment.
+ */
+function createClient (env: Env): SecretsManagerClient {
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION
+  const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL
+  const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+    ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
+    : undefined
+  return new SecretsManagerClient({
+    ...(region ? { region } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(credentials ? { credentials } : {}),
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: FETCH_TIMEOUT_MS, requestTimeout: FETCH_TIMEOUT_MS }
+  })
+}
+
+/** Fetches a secret holding a JSON object of NAME → value. Error messages never hold values. */
+export async function fetchSecretValues (env: Env, secretId: string): Promise<Record<string, string>> {
+  const client = createClient(env)
+  try {
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }))
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(SecretString ?? '')
+    } catch {
+      throw new Error('the secret is not JSON')
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new Error('the secret is not a JSON object of NAME to value')
+    }
+    const values: Record<string, string> = {}
+    for (const [name, value] of Object.entries(parsed)) {
+      if (['string', 'number', 'boolean'].includes(typeof value)) values[name] = String(value)
+    }
+    return values
+  } finally {
+    client.destroy()
+  }
+}
