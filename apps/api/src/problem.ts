@@ -97,6 +97,7 @@ export function sendProblem (reply: FastifyReply, problem: ProblemBody) {
 export function registerProblemHandlers (app: FastifyInstance, { debug }: ProblemOptions) {
   app.setErrorHandler((error: ClientError, request, reply) => {
     const problem = toProblem(error, request, debug)
+    if (error.headers) reply.headers(error.headers)
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
     return sendProblem(reply, problem)
   })

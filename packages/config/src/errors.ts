@@ -6,7 +6,7 @@ export interface Problem {
   /** What is wrong with it. */
   problem: string
   /** How to fix it. */
-  fix?: string | undefined
+  fix: string
 }
 
 /** EX_CONFIG from sysexits.h: the process was started with a bad configuration. */
@@ -27,7 +27,7 @@ export class ConfigError extends Error {
 
 function formatProblems (problems: readonly Problem[]): string {
   const lines = problems.map(({ variable, purpose, problem, fix }) =>
-    `  - ${variable} (${purpose}) ${problem}.${fix ? ` Fix: ${fix}.` : ''}`)
+    `  - ${variable} (${purpose}) ${problem}. Fix: ${fix}.`)
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`
   return `Invalid configuration (${count}):\n${lines.join('\n')}`
 }

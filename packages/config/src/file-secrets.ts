@@ -16,11 +16,10 @@ export function readFileSecrets (raw: Record<string, string>, names: readonly Va
       raw[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '')
       filled.push(name)
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
       problems.push({
         variable: `${name}_FILE`,
         purpose: `file that holds ${name}`,
-        problem: `cannot be read (${code})`,
+        problem: `cannot be read (${(error as NodeJS.ErrnoException).code})`,
         fix: 'point it at a readable file, or unset it'
       })
     }

@@ -4,12 +4,9 @@ import { checkSecret, GENERATE_SECRET_HINT, isExampleSecret } from './validators
 
 type Rule = (config: Config) => Omit<Problem, 'purpose'> | undefined
 
+/** URLs reaching the rules have passed the schema, so they parse. */
 function urlPassword (value: string): string {
-  try {
-    return decodeURIComponent(new URL(value).password)
-  } catch {
-    return ''
-  }
+  return decodeURIComponent(new URL(value).password)
 }
 
 function developmentPassword (variable: 'DATABASE_URL' | 'REDIS_URL' | 'DATABASE_REPLICA_URLS', urls: readonly string[]): Omit<Problem, 'purpose'> | undefined {
@@ -55,7 +52,8 @@ export const productionRules: readonly Rule[] = [
   (c) => c.AUTH_ISSUER !== undefined && !c.AUTH_ISSUER.startsWith('https://')
     ? { variable: 'AUTH_ISSUER', problem: 'must be an https:// URL', fix: 'use your issuer\'s https:// address' }
     : undefined,
-  (c) => c.AUTH_JWKS_URL !== undefined && !c.AUTH_JWKS_URL.startsWith('https://')
+  // A JWKS URL derived from an http:// issuer is already reported through AUTH_ISSUER.
+  (c) => c.AUTH_JWKS_URL !== undefined && !c.AUTH_JWKS_URL.startsWith('https://') && c.AUTH_ISSUER?.startsWith('https://')
     ? { variable: 'AUTH_JWKS_URL', problem: 'must be an https:// URL; keys fetched over plain HTTP can be swapped in transit', fix: 'use an https:// address' }
     : undefined
 ]

@@ -44,6 +44,7 @@ export async function resolveConfig (env: Env, devSecretKey: string): Promise<Re
   const sources = sourcesOf(raw)
   const schema = buildSchema(devSecretKey)
   const problems: Problem[] = []
+  const purposeOf = (name: VariableName) => String(schema[name].desc)
 
   const files = readFileSecrets(raw, VARIABLE_NAMES)
   problems.push(...files.problems)
@@ -62,7 +63,7 @@ export async function resolveConfig (env: Env, devSecretKey: string): Promise<Re
     } catch (error) {
       problems.push({
         variable: 'AWS_SECRETS_MANAGER_SECRET_ID',
-        purpose: schema.AWS_SECRETS_MANAGER_SECRET_ID.desc ?? 'AWS Secrets Manager secret',
+        purpose: purposeOf('AWS_SECRETS_MANAGER_SECRET_ID'),
         problem: `could not be fetched: ${(error as Error).name}: ${(error as Error).message}`,
         fix: 'check the secret id, the region (AWS_REGION), credentials and network access to Secrets Manager'
       })
@@ -75,15 +76,14 @@ export async function resolveConfig (env: Env, devSecretKey: string): Promise<Re
   // customCleanEnv without middleware: a plain object, readable even where a value failed.
   const cleaned = customCleanEnv(raw, schema, (env) => env, {
     reporter: ({ errors }) => {
-      for (const [name, error] of Object.entries(errors)) {
-        if (error === undefined) continue
-        const spec = schema[name as VariableName]
+      for (const [name, error] of Object.entries(errors) as Array<[VariableName, Error]>) {
+        // Only production leaves variables without a default, so "missing" means production.
         const missing = error instanceof EnvMissingError
         problems.push({
           variable: name,
-          purpose: spec.desc ?? name,
-          problem: missing ? `is not set${production ? '; production requires it' : ''}` : (error as Error).message,
-          fix: error instanceof InvalidValue && error.fix ? error.fix : spec.fix
+          purpose: purposeOf(name),
+          problem: missing ? 'is not set; production requires it' : error.message,
+          fix: (error as InvalidValue).fix ?? schema[name].fix
         })
       }
     }
@@ -100,10 +100,8 @@ export async function resolveConfig (env: Env, devSecretKey: string): Promise<Re
   }
 
   if (production) {
-    const reported = new Set(problems.map((problem) => problem.variable))
     for (const problem of checkProductionRules(values)) {
-      if (reported.has(problem.variable)) continue
-      problems.push({ ...problem, purpose: schema[problem.variable as VariableName].desc ?? problem.variable })
+      problems.push({ ...problem, purpose: purposeOf(problem.variable as VariableName) })
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)

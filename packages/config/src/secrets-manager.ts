@@ -27,9 +27,10 @@ export async function fetchSecretValues (env: Env, secretId: string): Promise<Re
   const client = createClient(env)
   try {
     const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }))
+    if (SecretString === undefined) throw new Error('the secret has no SecretString (binary secrets are not supported)')
     let parsed: unknown
     try {
-      parsed = JSON.parse(SecretString ?? '')
+      parsed = JSON.parse(SecretString)
     } catch {
       throw new Error('the secret is not JSON')
     }
