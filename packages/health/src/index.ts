@@ -1,18 +1,178 @@
-import type { FastifyInstance } from 'fastify'
+import underPressure from '@fastify/under-pressure'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { diskPercentUsed } from './disk.js'
+import { InvalidOptionError, OverloadedError } from './errors.js'
+import { type Health, HealthRegistry, type HealthStatus } from './registry.js'
+
+export { diskPercentUsed } from './disk.js'
+export { DuplicateCheckError, InvalidCheckError, InvalidOptionError, OverloadedError } from './errors.js'
+export type { AddCheckOptions, CheckDetails, CheckResult, Health, HealthCheck, HealthReport, HealthStatus } from './registry.js'
 
 export interface HealthOptions {
-  /** Path prefix of the health routes. Default: `/health`. */
+  /** Path prefix of the routes (`<prefix>`, `<prefix>/live`, `<prefix>/ready`). Default `/health`. */
   prefix?: string
+  /** Shown as `version` in the report. Default `unknown`. */
+  version?: string
+  /** How long a report is reused, in milliseconds; probes inside it run no check. Default 1000. */
+  cacheMs?: number
+  /** Default timeout of a check, in milliseconds. Default 1000. */
+  checkTimeoutMs?: number
+  /** Path whose file system the `disk` check measures; `false` for no disk check. Default `/`. */
+  diskPath?: string | false
+  /** Reads the percentage (0–100) of disk in use; replaces `statfs(diskPath)`. */
+  diskUsage?: () => Promise<number>
+  /** Disk use, in percent, above which `disk` is degraded. Default 80. */
+  diskDegradedPercent?: number
+  /** Disk use, in percent, above which `disk` is unhealthy. Default 90. */
+  diskUnhealthyPercent?: number
+  /** Shed load when the mean event-loop delay exceeds this, in milliseconds; 0 = off. Default 1000. */
+  maxEventLoopDelayMs?: number
+  /** Shed load when the V8 heap in use exceeds this, in bytes; 0 = off. Default 0. */
+  maxHeapUsedBytes?: number
+  /** Shed load when the resident set size exceeds this, in bytes; 0 = off. Default 0. */
+  maxRssBytes?: number
+  /** How often event-loop delay and memory are sampled, in milliseconds. Default 1000. */
+  pressureSampleIntervalMs?: number
+  /** `Retry-After` of a shed request, in seconds. Default 10. */
+  retryAfterS?: number
 }
 
-async function healthPlugin (app: FastifyInstance, options: HealthOptions) {
+type PressureHandler = (request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => Promise<void> | void
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    health: Health
+  }
+  interface FastifyContextConfig {
+    /** `@fastify/under-pressure`'s per-route handler of an overloaded process. */
+    pressureHandler?: PressureHandler
+  }
+}
+
+const PREFIX = /^\/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~-]$/
+
+function integer (name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, `must be an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+function resolveOptions (options: HealthOptions) {
   const prefix = options.prefix ?? '/health'
-  app.get(`${prefix}/live`, {
-    schema: {
-      response: { 200: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] } }
+  if (typeof prefix !== 'string' || !PREFIX.test(prefix) || prefix.includes('//')) {
+    throw new InvalidOptionError('prefix', 'must be a path such as /health, without a trailing slash')
+  }
+  const version = options.version ?? 'unknown'
+  if (typeof version !== 'string') throw new InvalidOptionError('version', 'must be a string')
+  const diskPath = options.diskPath ?? '/'
+  if (diskPath !== false && (typeof diskPath !== 'string' || diskPath === '')) {
+    throw new InvalidOptionError('diskPath', 'must be a path or false')
+  }
+  if (options.diskUsage !== undefined && typeof options.diskUsage !== 'function') {
+    throw new InvalidOptionError('diskUsage', 'must be a function returning the percentage in use')
+  }
+  const diskDegradedPercent = integer('diskDegradedPercent', options.diskDegradedPercent ?? 80, 1, 100)
+  const diskUnhealthyPercent = integer('diskUnhealthyPercent', options.diskUnhealthyPercent ?? 90, 1, 100)
+  if (diskUnhealthyPercent < diskDegradedPercent) {
+    throw new InvalidOptionError('diskUnhealthyPercent', 'must not be below diskDegradedPercent')
+  }
+  return {
+    prefix,
+    version,
+    cacheMs: integer('cacheMs', options.cacheMs ?? 1000, 0, 60_000),
+    checkTimeoutMs: integer('checkTimeoutMs', options.checkTimeoutMs ?? 1000, 1, 60_000),
+    diskUsage: options.diskUsage ?? (diskPath === false ? null : () => diskPercentUsed(diskPath)),
+    diskDegradedPercent,
+    diskUnhealthyPercent,
+    maxEventLoopDelayMs: integer('maxEventLoopDelayMs', options.maxEventLoopDelayMs ?? 1000, 0, Number.MAX_SAFE_INTEGER),
+    maxHeapUsedBytes: integer('maxHeapUsedBytes', options.maxHeapUsedBytes ?? 0, 0, Number.MAX_SAFE_INTEGER),
+    maxRssBytes: integer('maxRssBytes', options.maxRssBytes ?? 0, 0, Number.MAX_SAFE_INTEGER),
+    pressureSampleIntervalMs: integer('pressureSampleIntervalMs', options.pressureSampleIntervalMs ?? 1000, 10, 60_000),
+    retryAfterS: integer('retryAfterS', options.retryAfterS ?? 10, 1, 3600)
+  }
+}
+
+const round1 = (value: number) => Math.round(value * 10) / 10
+
+async function healthPlugin (app: FastifyInstance, options: HealthOptions) {
+  const settings = resolveOptions(options)
+  const registry = new HealthRegistry({
+    cacheMs: settings.cacheMs,
+    checkTimeoutMs: settings.checkTimeoutMs,
+    version: settings.version,
+    log: app.log
+  })
+  app.decorate('health', registry)
+
+  const { retryAfterS, maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes } = settings
+  await app.register(underPressure, {
+    maxEventLoopDelay: maxEventLoopDelayMs,
+    maxHeapUsedBytes,
+    maxRssBytes,
+    sampleInterval: settings.pressureSampleIntervalMs,
+    retryAfter: retryAfterS,
+    pressureHandler: async (_request, reply) => {
+      reply.header('retry-after', String(retryAfterS))
+      throw new OverloadedError(retryAfterS)
     }
-  }, async () => ({ status: 'pass' }))
+  })
+
+  registry.addCheck('event_loop', () => {
+    const { eventLoopDelay, eventLoopUtilized } = app.memoryUsage()
+    const over = maxEventLoopDelayMs > 0 && eventLoopDelay > maxEventLoopDelayMs
+    return { status: over ? 'degraded' : 'healthy', delay_ms: round1(eventLoopDelay), utilization: Math.round(eventLoopUtilized * 1000) / 1000 }
+  }, { critical: false })
+  registry.addCheck('memory', () => {
+    const { heapUsed, rssBytes } = app.memoryUsage()
+    const over = (maxHeapUsedBytes > 0 && heapUsed > maxHeapUsedBytes) || (maxRssBytes > 0 && rssBytes > maxRssBytes)
+    return { status: over ? 'degraded' : 'healthy', heap_used_bytes: heapUsed, rss_bytes: rssBytes }
+  }, { critical: false })
+  const diskUsage = settings.diskUsage
+  if (diskUsage !== null) {
+    registry.addCheck('disk', async () => {
+      const percent = await diskUsage()
+      if (typeof percent !== 'number' || !Number.isFinite(percent)) throw new TypeError('disk usage is not a number')
+      const status: HealthStatus = percent > settings.diskUnhealthyPercent
+        ? 'unhealthy'
+        : percent > settings.diskDegradedPercent ? 'degraded' : 'healthy'
+      return { status, percent_used: round1(percent) }
+    })
+  }
+
+  // Readiness fails as soon as the server starts closing, whoever closes it.
+  app.addHook('preClose', async () => registry.startDraining())
+
+  // The routes live in a scope of their own: nothing they add leaks into the host app.
+  await app.register(async (routes) => {
+    // Health routes answer while the process sheds load: an orchestrator must still see it alive.
+    const config = { pressureHandler: () => undefined }
+    const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store')
+
+    routes.get(`${settings.prefix}/live`, {
+      config,
+      schema: {
+        response: { 200: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] } }
+      }
+    }, async (_request, reply) => {
+      noStore(reply)
+      return { status: 'pass' }
+    })
+
+    const readiness = async (_request: FastifyRequest, reply: FastifyReply) => {
+      noStore(reply)
+      if (registry.draining) {
+        reply.code(503)
+        return registry.drainingReport()
+      }
+      const report = await registry.report()
+      reply.code(report.status === 'unhealthy' ? 503 : 200)
+      return report
+    }
+    routes.get(`${settings.prefix}/ready`, { config }, readiness)
+    routes.get(settings.prefix, { config }, readiness)
+  })
 }
 
 export const muejamHealth = fp(healthPlugin, { name: '@muejam/health', fastify: '5.x' })

@@ -1,1 +1,113 @@
-export {}
+import type { FastifyInstance, onRequestHookHandler, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { Limiter, type RateLimitStats, WarnThrottle } from './limiter.js'
+import { type RateLimitOptions, resolveOptions, resolveRouteLimit, type RouteRateLimit } from './options.js'
+import { compilePolicy, routePolicyName } from './policy.js'
+import { connectRedis, type CounterStore, createMemoryStore, createRedisStore, waitUntilReady } from './store.js'
+
+export { clientAddress } from './client-key.js'
+export {
+  InvalidOptionError, InvalidRouteConfigError, RateLimitedError, RateLimitUnavailableError, StoreUnavailableError
+} from './errors.js'
+export type { RateLimitStats } from './limiter.js'
+export type { RateLimitOptions, RouteRateLimit } from './options.js'
+
+/** What the plugin adds as `app.rateLimit`. */
+export interface RateLimitDecorator {
+  /** Counters for metrics (plain numbers, read at scrape time). */
+  readonly stats: RateLimitStats
+  /** Where counts live: `redis` (shared by every instance) or `memory` (this process only). */
+  readonly store: 'redis' | 'memory'
+  /**
+   * The plugin-wide limit as an onRequest hook, for places the plugin does not reach by
+   * itself, e.g. `app.setNotFoundHandler({ onRequest: app.rateLimit.onRequest }, handler)`.
+   */
+  readonly onRequest: onRequestHookHandler
+  /** Resolves when the store answers within `storeTimeoutMs`; rejects otherwise. */
+  checkStore (): Promise<void>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    rateLimit: RateLimitDecorator
+  }
+  interface FastifyContextConfig {
+    /** Per-route limits, or `false` for a route that is never limited. */
+    rateLimit?: RouteRateLimit | false
+  }
+}
+
+interface HealthRegistry {
+  addCheck (name: string, check: () => Promise<unknown>, options?: { critical?: boolean }): unknown
+}
+
+/** `/health*` and `/metrics` are never limited: probes and scrapers must always get through. */
+function neverLimited (url: string): boolean {
+  return url.startsWith('/health') || url === '/metrics'
+}
+
+function addOnRequest (route: RouteOptions, hook: onRequestHookHandler): void {
+  const existing = route.onRequest
+  if (Array.isArray(existing)) route.onRequest = [...existing, hook]
+  else if (typeof existing === 'function') route.onRequest = [existing, hook]
+  else route.onRequest = [hook]
+}
+
+async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptions) {
+  const options = resolveOptions(rawOptions)
+  let store: CounterStore
+  if (options.redis === null) {
+    store = createMemoryStore(options.localCacheSize)
+  } else if (typeof options.redis === 'string') {
+    const connectionWarnings = new WarnThrottle(app.log)
+    const redis = await connectRedis(options.redis, {
+      timeoutMs: options.storeTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      autoPipelining: options.autoPipelining,
+      onError: (error) => connectionWarnings.warn({ err: { type: error.name, message: error.message } }, 'rate-limit Redis connection error')
+    })
+    store = createRedisStore(redis, { keyPrefix: options.keyPrefix, timeoutMs: options.storeTimeoutMs, owned: true })
+  } else {
+    await waitUntilReady(options.redis, options.connectTimeoutMs)
+    store = createRedisStore(options.redis, { keyPrefix: options.keyPrefix, timeoutMs: options.storeTimeoutMs, owned: false })
+  }
+  app.addHook('onClose', async () => { await store.close() })
+
+  const limiter = new Limiter(store, options, app.log)
+  const defaultHook = limiter.hook(compilePolicy(options.policyName, options))
+
+  app.decorate('rateLimit', {
+    stats: limiter.stats,
+    store: store.kind,
+    onRequest: defaultHook,
+    checkStore: () => store.check()
+  })
+
+  app.addHook('onRoute', (route) => {
+    if (neverLimited(route.url)) return
+    const own = route.config?.rateLimit
+    const override = own === undefined ? options.routeLimit?.(route) : own
+    if (override === false) return
+    if (override === undefined) {
+      addOnRequest(route, defaultHook)
+      return
+    }
+    const name = routePolicyName(route.method, route.url)
+    const limits = resolveRouteLimit(name, override, options, name)
+    addOnRequest(route, limiter.hook(compilePolicy(limits.name, limits)))
+  })
+
+  if (store.kind === 'redis' && app.hasDecorator('health')) {
+    const health = (app as unknown as { health: HealthRegistry }).health
+    health.addCheck('rate_limit_store', () => store.check(), { critical: false })
+  }
+}
+
+/**
+ * Rate limiting for Fastify on @fastify/rate-limit's stores: per user (`request.auth.userId`)
+ * or per client IP, limits per route, exemptions, legacy and IETF headers, and a store
+ * outage that never makes a request wait. Register it after the auth plugin and before
+ * the routes it limits.
+ */
+export const muejamRateLimit = fp(rateLimitPlugin, { name: '@muejam/rate-limit', fastify: '5.x' })
+export default muejamRateLimit

@@ -1,0 +1,144 @@
+import createError from '@fastify/error'
+
+/** A plugin option is missing, of the wrong type or out of range; raised when the plugin registers. */
+export const InvalidOptionError = createError<[string, string]>(
+  'MUEJAM_AUTH_INVALID_OPTION',
+  'Invalid @muejam/auth option "%s": %s',
+  500,
+  TypeError
+)
+
+/** `algorithms` names a symmetric algorithm or `none`, which a public-key verifier must never accept. */
+export const AlgorithmRefusedError = createError<[string]>(
+  'MUEJAM_AUTH_ALGORITHM_REFUSED',
+  'Refused @muejam/auth algorithm "%s": only asymmetric algorithms (RS*, PS*, ES*, EdDSA) are accepted; HS* and none would let anyone holding the public key forge tokens',
+  500,
+  TypeError
+)
+
+/** `publicKey` is not a usable PEM public key for the allowed algorithms. */
+export const InvalidKeyError = createError<[string]>(
+  'MUEJAM_AUTH_INVALID_KEY',
+  'Invalid @muejam/auth publicKey: %s',
+  500,
+  TypeError
+)
+
+/** A route's `config.auth` is not `'required'`, `'optional'` or `false`. */
+export const InvalidRouteConfigError = createError<[string, string]>(
+  'MUEJAM_AUTH_INVALID_ROUTE_CONFIG',
+  'Invalid config.auth on route %s: %s',
+  500,
+  TypeError
+)
+
+/**
+ * Why a request was refused. Every reason is a problem `code`, a key of
+ * `app.auth.stats.failures` and the `reason` given to `onFailure`.
+ */
+export const FAILURE_REASONS = [
+  'unauthenticated',
+  'token_malformed',
+  'token_too_large',
+  'token_algorithm_not_allowed',
+  'token_invalid_type',
+  'token_unsupported_crit',
+  'token_invalid_category',
+  'token_missing_kid',
+  'token_unknown_kid',
+  'token_invalid_signature',
+  'token_invalid_issuer',
+  'token_expired',
+  'token_not_yet_valid',
+  'token_issued_in_future',
+  'token_missing_claim',
+  'token_invalid_claim',
+  'token_invalid_authorized_party',
+  'token_invalid_audience',
+  'token_session_inactive',
+  'auth_keys_unavailable'
+] as const
+
+export type FailureReason = typeof FAILURE_REASONS[number]
+
+/** Shown to clients as the problem `detail` and, shortened, as the RFC 6750 `error_description`. */
+const MESSAGES: Record<FailureReason, string> = {
+  unauthenticated: 'This route requires a bearer token.',
+  token_malformed: 'The bearer token is not a well-formed JWT.',
+  token_too_large: 'The bearer token is larger than 8 KiB.',
+  token_algorithm_not_allowed: 'The token is signed with an algorithm that is not accepted.',
+  token_invalid_type: 'The token type (typ) is not JWT.',
+  token_unsupported_crit: 'The token requires header extensions (crit) that are not supported.',
+  token_invalid_category: 'The token is not a session token (cat).',
+  token_missing_kid: 'The token names no signing key (kid).',
+  token_unknown_kid: 'The token is signed with an unknown key (kid).',
+  token_invalid_signature: 'The token signature is invalid.',
+  token_invalid_issuer: 'The token was issued by an issuer that is not trusted.',
+  token_expired: 'The token has expired.',
+  token_not_yet_valid: 'The token is not valid yet (nbf).',
+  token_issued_in_future: 'The token is issued in the future (iat).',
+  token_missing_claim: 'The token lacks a required claim.',
+  token_invalid_claim: 'The token carries a claim of the wrong type.',
+  token_invalid_authorized_party: 'The token was issued for another party (azp).',
+  token_invalid_audience: 'The token was issued for another audience (aud).',
+  token_session_inactive: 'The token session is not active (sts).',
+  auth_keys_unavailable: 'The keys that verify tokens cannot be fetched right now; retry later.'
+}
+
+/**
+ * An error meant for clients: 401 with an RFC 6750 challenge, or 503 when no key can be had.
+ * The message and headers never contain the token.
+ */
+export class AuthError extends Error {
+  readonly statusCode: 401 | 503
+  readonly code: FailureReason
+  readonly headers: Record<string, string>
+  readonly extensions?: Record<string, unknown>
+
+  constructor (code: FailureReason, headers: Record<string, string>, extensions?: Record<string, unknown>) {
+    super(MESSAGES[code])
+    this.name = 'AuthError'
+    this.code = code
+    this.statusCode = code === 'auth_keys_unavailable' ? 503 : 401
+    this.headers = headers
+    if (extensions !== undefined) this.extensions = extensions
+  }
+}
+
+/**
+ * Why a token was refused, before the plugin knows the realm to put in the challenge. Carries
+ * no token material: only a reason and, for claim problems, the claim's name.
+ */
+export class TokenRejection extends Error {
+  readonly reason: FailureReason
+  readonly claim: string | undefined
+  /** Set for `auth_keys_unavailable`: seconds until the next JWKS fetch may be tried. */
+  readonly retryAfterS: number | undefined
+
+  constructor (reason: FailureReason, claim?: string, retryAfterS?: number) {
+    super(MESSAGES[reason])
+    this.name = 'TokenRejection'
+    this.reason = reason
+    this.claim = claim
+    this.retryAfterS = retryAfterS
+  }
+}
+
+function quoted (value: string): string {
+  return `"${value.replace(/["\\]/g, '')}"`
+}
+
+/** Builds the client error for a reason: the RFC 6750 challenge for 401, `Retry-After` for 503. */
+export function authError (rejection: TokenRejection, realm: string | undefined, tokenSent: boolean): AuthError {
+  const { reason } = rejection
+  if (reason === 'auth_keys_unavailable') {
+    const retryAfterS = rejection.retryAfterS as number
+    return new AuthError(reason, { 'retry-after': String(retryAfterS) }, { retry_after: retryAfterS })
+  }
+  const params: string[] = []
+  if (realm !== undefined) params.push(`realm=${quoted(realm)}`)
+  // RFC 6750 §3.1: a request without credentials gets the bare challenge, no error code.
+  if (tokenSent) params.push('error="invalid_token"', `error_description=${quoted(MESSAGES[reason])}`)
+  const challenge = params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`
+  return new AuthError(reason, { 'www-authenticate': challenge }, rejection.claim === undefined ? undefined : { claim: rejection.claim })
+}

@@ -1,0 +1,159 @@
+import type { FastifyRequest } from 'fastify'
+import { AlgorithmRefusedError, InvalidOptionError, type FailureReason } from './errors.js'
+import { SUPPORTED_ALGORITHMS } from './verification-key.js'
+
+/** What a route asks of the caller: a verified token, or one only if sent. */
+export type AuthMode = 'required' | 'optional'
+
+export interface AuthOptions {
+  /** The only accepted `iss`, compared exactly (Clerk: the Frontend API URL, no trailing slash). Required. */
+  issuer: string
+  /** Where the JWK set is fetched. Default: `${issuer}/.well-known/jwks.json`. Ignored with `publicKey`. */
+  jwksUrl?: string
+  /** A PEM public key (SPKI): tokens are verified against it alone, with no network access and no `kid` needed. */
+  publicKey?: string
+  /** Accepted `alg` values. Default: `['RS256']`. HS* and `none` are refused at registration. */
+  algorithms?: readonly string[]
+  /** When set, `aud` must be this string or an array containing it. Empty string: unset. */
+  audience?: string
+  /** When non-empty, `azp` is required and must be one of these origins. */
+  authorizedParties?: readonly string[]
+  /** Tolerance for `exp`, `nbf` and `iat`, in milliseconds. Default: 5000. */
+  clockSkewMs?: number
+  /** How long a fetched JWK set is fresh, in milliseconds. Default: 600000 (10 min). */
+  jwksTtlMs?: number
+  /** Least time between two JWKS fetches, in milliseconds; unknown kids inside it fail with no fetch. Default: 30000. */
+  jwksCooldownMs?: number
+  /** Longest JWKS fetch, body included, in milliseconds. Default: 5000. */
+  jwksTimeoutMs?: number
+  /** How long cached keys keep verifying while every refresh fails, in milliseconds. Default: 86400000 (24 h). */
+  jwksMaxStaleMs?: number
+  /** Mode of routes whose `config.auth` is not set. Default: `'optional'`. */
+  defaultMode?: AuthMode
+  /** Most verified tokens kept (keyed by a SHA-256 of the token, never past `exp`); 0 turns the cache off. Default: 10000. */
+  tokenCacheSize?: number
+  /** `realm` of the `WWW-Authenticate` challenge. Default: none. */
+  realm?: string
+  /** Called once per refused request with the reason (the API writes its audit log here). Never given the token. */
+  onFailure?: (request: FastifyRequest, reason: FailureReason) => void
+}
+
+export interface AuthSettings {
+  issuer: string
+  jwksUrl: string | undefined
+  publicKey: string | undefined
+  algorithms: readonly string[]
+  audience: string | undefined
+  authorizedParties: ReadonlySet<string> | undefined
+  clockSkewMs: number
+  jwksTtlMs: number
+  jwksCooldownMs: number
+  jwksTimeoutMs: number
+  jwksMaxStaleMs: number
+  defaultMode: AuthMode
+  tokenCacheSize: number
+  realm: string | undefined
+  onFailure: ((request: FastifyRequest, reason: FailureReason) => void) | undefined
+}
+
+const DAY_MS = 86_400_000
+/** setTimeout's ceiling: larger delays fire at once. */
+const MAX_MS = 2_147_483_647
+
+function duration (name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_MS) {
+    throw new InvalidOptionError(name, `must be an integer number of milliseconds from ${min} to ${MAX_MS}`)
+  }
+  return value
+}
+
+function optionalString (name: string, value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined
+  if (typeof value !== 'string') throw new InvalidOptionError(name, 'must be a string')
+  return value
+}
+
+function httpUrl (name: string, value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InvalidOptionError(name, 'must be an absolute http:// or https:// URL')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidOptionError(name, 'must be an http:// or https:// URL')
+  // fetch() refuses such URLs, and its error would print the password.
+  if (url.username !== '' || url.password !== '') throw new InvalidOptionError(name, 'must not carry a user name or password')
+  return url.href
+}
+
+function algorithmList (value: unknown): readonly string[] {
+  if (value === undefined) return ['RS256']
+  if (!Array.isArray(value) || value.length === 0) throw new InvalidOptionError('algorithms', 'must be a non-empty array')
+  for (const alg of value) {
+    if (typeof alg !== 'string') throw new InvalidOptionError('algorithms', 'must hold strings')
+    if (/^hs\d+$/i.test(alg) || alg.toLowerCase() === 'none') throw new AlgorithmRefusedError(alg)
+    if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)) {
+      throw new InvalidOptionError('algorithms', `"${alg}" is not one of ${SUPPORTED_ALGORITHMS.join(', ')}`)
+    }
+  }
+  return Object.freeze([...new Set(value as string[])])
+}
+
+function partyList (value: unknown): ReadonlySet<string> | undefined {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value) || value.some((party) => typeof party !== 'string' || party === '')) {
+    throw new InvalidOptionError('authorizedParties', 'must be an array of non-empty strings')
+  }
+  return value.length === 0 ? undefined : new Set(value as string[])
+}
+
+/** Checks the options and fills in the defaults; throws a coded error naming the first bad option. */
+export function resolveSettings (options: AuthOptions): AuthSettings {
+  const { issuer } = options
+  if (typeof issuer !== 'string' || issuer === '') throw new InvalidOptionError('issuer', 'is required: the only accepted iss value')
+
+  const publicKey = optionalString('publicKey', options.publicKey)
+  let jwksUrl: string | undefined
+  if (publicKey === undefined) {
+    const explicit = optionalString('jwksUrl', options.jwksUrl)
+    if (explicit !== undefined) {
+      jwksUrl = httpUrl('jwksUrl', explicit)
+    } else {
+      if (!/^https?:\/\//i.test(issuer)) {
+        throw new InvalidOptionError('jwksUrl', 'is required when the issuer is not an http(s) URL and no publicKey is given')
+      }
+      jwksUrl = httpUrl('jwksUrl', `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`)
+    }
+  }
+
+  const defaultMode = options.defaultMode ?? 'optional'
+  if (defaultMode !== 'optional' && defaultMode !== 'required') {
+    throw new InvalidOptionError('defaultMode', 'must be "required" or "optional"')
+  }
+  const tokenCacheSize = options.tokenCacheSize ?? 10_000
+  if (!Number.isInteger(tokenCacheSize) || tokenCacheSize < 0) {
+    throw new InvalidOptionError('tokenCacheSize', 'must be a non-negative integer (0 turns the cache off)')
+  }
+  if (options.onFailure !== undefined && typeof options.onFailure !== 'function') {
+    throw new InvalidOptionError('onFailure', 'must be a function')
+  }
+
+  return {
+    issuer,
+    jwksUrl,
+    publicKey,
+    algorithms: algorithmList(options.algorithms),
+    audience: optionalString('audience', options.audience),
+    authorizedParties: partyList(options.authorizedParties),
+    clockSkewMs: duration('clockSkewMs', options.clockSkewMs, 5000, 0),
+    jwksTtlMs: duration('jwksTtlMs', options.jwksTtlMs, 600_000, 1),
+    jwksCooldownMs: duration('jwksCooldownMs', options.jwksCooldownMs, 30_000, 0),
+    jwksTimeoutMs: duration('jwksTimeoutMs', options.jwksTimeoutMs, 5000, 1),
+    jwksMaxStaleMs: duration('jwksMaxStaleMs', options.jwksMaxStaleMs, DAY_MS, 0),
+    defaultMode,
+    tokenCacheSize,
+    realm: optionalString('realm', options.realm),
+    onFailure: options.onFailure
+  }
+}

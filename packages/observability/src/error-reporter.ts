@@ -1,0 +1,134 @@
+import type { ErrorEvent, NodeClient, Scope } from '@sentry/node'
+import { redactDeep, type SecretRedactor } from './redact.js'
+
+export interface ErrorReporterOptions {
+  dsn: string
+  environment?: string | undefined
+  release?: string | undefined
+  /** Longest wait for pending events when flushing (close, crash), in ms. */
+  flushTimeoutMs: number
+  redactor: SecretRedactor
+}
+
+/** What a report says about the request that failed. */
+export interface ReportedRequest {
+  id: string
+  method: string
+  /** Route pattern, never the raw URL. */
+  route: string
+  status: number
+  userId: string | null
+}
+
+const active = new Set<ErrorReporter>()
+
+/**
+ * Removes whatever could carry a credential, a cookie or a body — whoever added it (another
+ * Sentry set-up in the host can add request data through global event processors) — and
+ * keeps only the user id. The route, method and request id travel as tags.
+ */
+function scrub (event: ErrorEvent, redactor: SecretRedactor): ErrorEvent {
+  delete event.request
+  delete event.breadcrumbs
+  if (event.user !== undefined) event.user = event.user.id === undefined ? {} : { id: event.user.id }
+  return redactDeep(event, redactor)
+}
+
+/**
+ * Reports 5xx errors and crashes to Sentry through a client of its own: no global
+ * `Sentry.init`, so two apps in one process do not clash and the host's own Sentry set-up
+ * (if any) is untouched. No tracing, no OpenTelemetry, no module-load instrumentation, no
+ * HTTP integrations: nothing runs on the request path; a report is built only on error.
+ */
+export class ErrorReporter {
+  readonly #client: NodeClient
+  readonly #scope: Scope
+  readonly #flushTimeoutMs: number
+
+  private constructor (client: NodeClient, scope: Scope, flushTimeoutMs: number) {
+    this.#client = client
+    this.#scope = scope
+    this.#flushTimeoutMs = flushTimeoutMs
+  }
+
+  static async create (options: ErrorReporterOptions): Promise<ErrorReporter> {
+    // Loaded only when a DSN is configured: the SDK is large and most test apps never need it.
+    const Sentry = await import('@sentry/node')
+    const { redactor } = options
+    const client = new Sentry.NodeClient({
+      dsn: options.dsn,
+      environment: options.environment,
+      release: options.release,
+      transport: Sentry.makeNodeTransport,
+      stackParser: Sentry.defaultStackParser,
+      // Only what makes an error readable; none of these touch requests or headers. No
+      // dedupe: two requests failing the same way are two occurrences, and every capture
+      // here is explicit (an error object is never sent twice: the SDK marks it).
+      integrations: [
+        Sentry.linkedErrorsIntegration(),
+        Sentry.nodeContextIntegration({ device: false, culture: false, cloudResource: false }),
+        Sentry.contextLinesIntegration()
+      ],
+      // v11's replacement for `sendDefaultPii: false`: collect no user info, cookies,
+      // headers, query strings, bodies or local variables.
+      dataCollection: {
+        userInfo: false,
+        cookies: false,
+        httpHeaders: false,
+        httpBodies: [],
+        urlQueryParams: false,
+        stackFrameVariables: false,
+        databaseQueryData: false,
+        queues: false
+      },
+      enableOpenTelemetrySetup: false,
+      enableRuntimeChannelInjection: false,
+      sendClientReports: false,
+      maxBreadcrumbs: 0,
+      beforeSend: (event) => scrub(event, redactor)
+    })
+    client.init()
+    const scope = new Sentry.Scope()
+    scope.setClient(client)
+    const reporter = new ErrorReporter(client, scope, options.flushTimeoutMs)
+    active.add(reporter)
+    return reporter
+  }
+
+  /** Sends one event for an error; `request` adds its id, route, method, status and user id. */
+  capture (error: unknown, request?: ReportedRequest | null): void {
+    const scope = this.#scope.clone()
+    if (request !== undefined && request !== null) {
+      scope.setTags({ request_id: request.id, route: request.route, method: request.method, status: request.status })
+      scope.setTransactionName(`${request.method} ${request.route}`)
+      if (request.userId !== null) scope.setUser({ id: request.userId })
+    }
+    scope.captureException(error)
+  }
+
+  /** Reports a crash (uncaught exception, unhandled rejection) and waits for it to be sent. */
+  async captureCrash (error: unknown): Promise<boolean> {
+    const scope = this.#scope.clone()
+    scope.setLevel('fatal')
+    scope.setTag('crash', true)
+    scope.captureException(error, { mechanism: { type: 'onuncaughtexception', handled: false } })
+    return await this.#client.flush(this.#flushTimeoutMs)
+  }
+
+  /** Sends what is pending (bounded by the flush timeout) and stops reporting. */
+  async close (): Promise<boolean> {
+    active.delete(this)
+    return await this.#client.close(this.#flushTimeoutMs)
+  }
+}
+
+/**
+ * For the server's `uncaughtException` / `unhandledRejection` handling: reports the crash
+ * through every registered observability plugin that has a DSN and waits until it is sent
+ * (or the flush timeout passes). Resolves `false` when nothing could report it.
+ */
+export async function captureCrash (error: unknown): Promise<boolean> {
+  if (active.size === 0) return false
+  const sent = await Promise.all([...active].map((reporter) => reporter.captureCrash(error)))
+  return sent.every(Boolean)
+}

@@ -1,0 +1,140 @@
+import { InvalidOptionError } from './errors.js'
+import { SecretRedactor } from './redact.js'
+import { DEFAULT_DURATION_BUCKETS } from './request-histogram.js'
+
+export interface ObservabilityOptions {
+  /** Path of the Prometheus endpoint. Default: `/metrics`. */
+  metricsPath?: string
+  /**
+   * Bearer token a scrape must send (`Authorization: Bearer <token>`). Default: none, the
+   * endpoint is open (an empty string counts as none).
+   */
+  metricsToken?: string | null
+  /**
+   * Route config merged into the metrics route, for the host's other plugins (e.g.
+   * `{ auth: false, rateLimit: false }`). Default: `{}`.
+   */
+  metricsRouteConfig?: Record<string, unknown>
+  /** Also export prom-client's process and runtime metrics (CPU, memory, event loop, GC). Default: `true`. */
+  defaultMetrics?: boolean
+  /** Upper bounds of the request duration histogram, in seconds, increasing. Default: 1 ms … 30 s (14 buckets). */
+  durationBuckets?: readonly number[]
+  /** Lines `auditLimited` writes per key per interval. Default: `5`. */
+  auditMaxPerKey?: number
+  /** Length of the `auditLimited` window, in ms. Default: `60000`. */
+  auditIntervalMs?: number
+  /** Keys `auditLimited` tracks at once before new keys share one window. Default: `10000`. */
+  auditMaxKeys?: number
+  /** Sentry DSN; when set (non-empty), 5xx errors are reported. Default: none. */
+  sentryDsn?: string | null
+  /** Sentry `environment`. Default: none (Sentry's `production`). */
+  sentryEnvironment?: string
+  /** Sentry `release`. Default: none. */
+  sentryRelease?: string
+  /** Longest wait for pending reports on close or crash, in ms. Default: `2000`. */
+  sentryFlushTimeoutMs?: number
+  /**
+   * Secret values scrubbed from error reports (pass the same `SecretRedactor` as to
+   * `loggerOptions` to follow rotations). Default: none; JWTs and bearer credentials are
+   * scrubbed regardless.
+   */
+  secrets?: Iterable<string> | SecretRedactor
+}
+
+export interface Settings {
+  metricsPath: string
+  metricsToken: string | null
+  metricsRouteConfig: Record<string, unknown>
+  defaultMetrics: boolean
+  durationBuckets: readonly number[]
+  auditMaxPerKey: number
+  auditIntervalMs: number
+  auditMaxKeys: number
+  sentryDsn: string | null
+  sentryEnvironment: string | undefined
+  sentryRelease: string | undefined
+  sentryFlushTimeoutMs: number
+  redactor: SecretRedactor
+}
+
+function positiveInteger (name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionError(name, 'must be a positive integer')
+  }
+  return value
+}
+
+function optionalString (name: string, value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined
+  if (typeof value !== 'string') throw new InvalidOptionError(name, 'must be a string')
+  return value
+}
+
+function buckets (value: unknown): readonly number[] {
+  if (value === undefined) return DEFAULT_DURATION_BUCKETS
+  const valid = Array.isArray(value) && value.length > 0 && value.every((bound, i) =>
+    typeof bound === 'number' && Number.isFinite(bound) && bound > 0 && (i === 0 || bound > (value[i - 1] as number)))
+  if (!valid) throw new InvalidOptionError('durationBuckets', 'must be a non-empty list of increasing positive numbers of seconds')
+  return [...value]
+}
+
+// Sentry's own DSN grammar (@sentry/core): a DSN it would refuse must fail at registration,
+// not turn into a reporter that silently sends nothing.
+const SENTRY_DSN = /^https?:\/\/\w+(?::\w*)?@(?:\[[:.%\w]+\]|[\w.-]+)(?::\d+)?\/(?:.+\/)?\d+\/?$/
+
+function sentryDsn (value: unknown): string | null {
+  if (value === undefined || value === null || value === '') return null
+  // The DSN holds a key: the message describes the expected form, never the value.
+  if (typeof value !== 'string' || !SENTRY_DSN.test(value)) {
+    throw new InvalidOptionError('sentryDsn', 'must be a Sentry DSN such as https://<key>@<host>/<project id>')
+  }
+  return value
+}
+
+function secrets (value: unknown): SecretRedactor {
+  if (value === undefined) return new SecretRedactor()
+  if (value instanceof SecretRedactor) return value
+  if (typeof value === 'string' || value === null || typeof (value as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw new InvalidOptionError('secrets', 'must be a list of strings or a SecretRedactor')
+  }
+  const list = [...value as Iterable<unknown>]
+  if (!list.every((item) => typeof item === 'string')) {
+    throw new InvalidOptionError('secrets', 'must be a list of strings or a SecretRedactor')
+  }
+  return new SecretRedactor(list as string[])
+}
+
+/** Validates the options once, at registration, and fills in the defaults. */
+export function resolveOptions (options: ObservabilityOptions): Settings {
+  const metricsPath = options.metricsPath ?? '/metrics'
+  if (typeof metricsPath !== 'string' || !metricsPath.startsWith('/')) {
+    throw new InvalidOptionError('metricsPath', 'must be a path starting with "/"')
+  }
+  const metricsToken = options.metricsToken ?? null
+  if (metricsToken !== null && typeof metricsToken !== 'string') {
+    throw new InvalidOptionError('metricsToken', 'must be a string')
+  }
+  const metricsRouteConfig = options.metricsRouteConfig ?? {}
+  if (typeof metricsRouteConfig !== 'object' || metricsRouteConfig === null || Array.isArray(metricsRouteConfig)) {
+    throw new InvalidOptionError('metricsRouteConfig', 'must be an object')
+  }
+  const defaultMetrics = options.defaultMetrics ?? true
+  if (typeof defaultMetrics !== 'boolean') throw new InvalidOptionError('defaultMetrics', 'must be a boolean')
+
+  return {
+    metricsPath,
+    metricsToken: metricsToken === '' ? null : metricsToken,
+    metricsRouteConfig,
+    defaultMetrics,
+    durationBuckets: buckets(options.durationBuckets),
+    auditMaxPerKey: positiveInteger('auditMaxPerKey', options.auditMaxPerKey, 5),
+    auditIntervalMs: positiveInteger('auditIntervalMs', options.auditIntervalMs, 60_000),
+    auditMaxKeys: positiveInteger('auditMaxKeys', options.auditMaxKeys, 10_000),
+    sentryDsn: sentryDsn(options.sentryDsn),
+    sentryEnvironment: optionalString('sentryEnvironment', options.sentryEnvironment),
+    sentryRelease: optionalString('sentryRelease', options.sentryRelease),
+    sentryFlushTimeoutMs: positiveInteger('sentryFlushTimeoutMs', options.sentryFlushTimeoutMs, 2000),
+    redactor: secrets(options.secrets)
+  }
+}

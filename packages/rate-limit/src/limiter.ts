@@ -1,0 +1,169 @@
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify'
+import { clientAddress, userIdOf } from './client-key.js'
+import { RateLimitedError, RateLimitUnavailableError } from './errors.js'
+import type { ResolvedOptions } from './options.js'
+import type { Policy, Tier } from './policy.js'
+import type { CounterStore, StoreResult } from './store.js'
+
+/** Counters read by the metrics package; plain numbers that only grow. */
+export interface RateLimitStats {
+  /** Requests answered 429. */
+  refused: number
+  /** Store calls that failed or timed out (each one a request let through or answered 503). */
+  storeErrors: number
+}
+
+export const WARN_INTERVAL_MS = 10_000
+
+/** Logs a warning at most once per interval, saying how many were held back meanwhile. */
+export class WarnThrottle {
+  private last = -Infinity
+  private held = 0
+
+  constructor (private readonly log: FastifyBaseLogger, private readonly intervalMs = WARN_INTERVAL_MS) {}
+
+  warn (details: Record<string, unknown>, message: string): void {
+    const now = Date.now()
+    if (now - this.last < this.intervalMs) {
+      this.held++
+      return
+    }
+    this.last = now
+    this.log.warn({ ...details, suppressed: this.held }, message)
+    this.held = 0
+  }
+}
+
+function errorDetails (error: unknown) {
+  const { name, message } = error as Error
+  return { err: { type: name, message } }
+}
+
+type AuthCarrier = FastifyRequest & { auth?: unknown }
+
+/** The per-request work: one store call, five headers, and a 429 or 503 when due. */
+export class Limiter {
+  readonly stats: RateLimitStats = { refused: 0, storeErrors: 0 }
+  private failing = false
+  private readonly storeWarnings: WarnThrottle
+  private readonly exemptWarnings: WarnThrottle
+  private readonly unavailable: boolean
+  private readonly isExempt: ResolvedOptions['isExempt']
+  private readonly ipv6Subnet: number
+  private readonly retryAfterS: number
+
+  constructor (private readonly store: CounterStore, options: ResolvedOptions, private readonly log: FastifyBaseLogger) {
+    this.storeWarnings = new WarnThrottle(log)
+    this.exemptWarnings = new WarnThrottle(log)
+    this.unavailable = options.onStoreError === 'closed'
+    this.isExempt = options.isExempt
+    this.ipv6Subnet = options.ipv6Subnet
+    this.retryAfterS = options.unavailableRetryAfterS
+  }
+
+  /** An onRequest hook enforcing `policy`; built once per route. */
+  hook (policy: Policy): onRequestHookHandler {
+    const limiter = this
+    return function rateLimitOnRequest (request, reply, done) {
+      if (limiter.isExempt === undefined) {
+        limiter.count(request, reply, policy, done)
+      } else {
+        limiter.exemptThenCount(request, reply, policy, done)
+      }
+    }
+  }
+
+  private exemptThenCount (request: FastifyRequest, reply: FastifyReply, policy: Policy, done: HookHandlerDoneFunction): void {
+    let exempt: boolean | Promise<boolean>
+    try {
+      exempt = (this.isExempt as NonNullable<ResolvedOptions['isExempt']>)(request)
+    } catch (error) {
+      this.exemptFailed(error)
+      this.count(request, reply, policy, done)
+      return
+    }
+    if (exempt === true) {
+      done()
+    } else if (exempt === false) {
+      this.count(request, reply, policy, done)
+    } else {
+      Promise.resolve(exempt).then((isExempt) => {
+        if (isExempt === true) done()
+        else this.count(request, reply, policy, done)
+      }, (error: unknown) => {
+        this.exemptFailed(error)
+        this.count(request, reply, policy, done)
+      })
+    }
+  }
+
+  private exemptFailed (error: unknown): void {
+    this.exemptWarnings.warn(errorDetails(error), 'rate-limit exemption check failed; the request is limited as usual')
+  }
+
+  private count (request: FastifyRequest, reply: FastifyReply, policy: Policy, done: HookHandlerDoneFunction): void {
+    const userId = userIdOf((request as AuthCarrier).auth)
+    let tier: Tier
+    let key: string
+    if (userId === undefined) {
+      tier = policy.anonymous
+      key = `${policy.bucket}ip:${clientAddress(request.ip, this.ipv6Subnet)}`
+    } else {
+      tier = policy.authenticated
+      key = `${policy.bucket}user:${userId}`
+    }
+    this.store.incr(key, policy.windowMs, tier.max, (error, result) => {
+      if (error !== null) this.storeFailed(error, reply, done)
+      else this.answer(key, reply, policy, tier, result as StoreResult, done)
+    })
+  }
+
+  private answer (key: string, reply: FastifyReply, policy: Policy, tier: Tier, result: StoreResult, done: HookHandlerDoneFunction): void {
+    if (this.failing) this.recovered()
+    const current = result.current
+    let ttl = result.ttl
+    if (ttl <= 0) {
+      // A counter without expiry (PTTL -1; only something outside the plugin makes one)
+      // would block its client for good: give it a window and report a full one.
+      this.store.expire(key, policy.windowMs)
+      ttl = policy.windowMs
+    }
+    const resetS = Math.ceil(ttl / 1000)
+    const remaining = current < tier.max ? tier.max - current : 0
+    reply.header('x-ratelimit-limit', tier.limit)
+    reply.header('x-ratelimit-remaining', remaining)
+    reply.header('x-ratelimit-reset', resetS)
+    reply.header('ratelimit-policy', tier.policy)
+    reply.header('ratelimit', `${policy.fieldPrefix}${remaining};t=${resetS}`)
+    if (current > tier.max) {
+      this.stats.refused++
+      // Set here as well as in error.headers: a host's own error handler may not apply those.
+      reply.header('retry-after', resetS)
+      done(new RateLimitedError(tier.max, resetS))
+    } else {
+      done()
+    }
+  }
+
+  private storeFailed (error: Error, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    this.stats.storeErrors++
+    this.failing = true
+    this.storeWarnings.warn(
+      { ...errorDetails(error), storeErrors: this.stats.storeErrors },
+      this.unavailable
+        ? 'rate-limit store unavailable; requests are refused with 503 (onStoreError: closed)'
+        : 'rate-limit store unavailable; requests pass unlimited (onStoreError: open)'
+    )
+    if (this.unavailable) {
+      reply.header('retry-after', this.retryAfterS)
+      done(new RateLimitUnavailableError(this.retryAfterS))
+    } else {
+      done()
+    }
+  }
+
+  private recovered (): void {
+    this.failing = false
+    this.log.info({ storeErrors: this.stats.storeErrors }, 'rate-limit store answering again; counting resumed')
+  }
+}

@@ -1,0 +1,179 @@
+import type { FastifyRequest, RouteOptions } from 'fastify'
+import type { Redis } from 'ioredis'
+import { InvalidOptionError, InvalidRouteConfigError } from './errors.js'
+import { POLICY_NAME, type PolicyLimits } from './policy.js'
+
+/** Per-route override, in `config: { rateLimit: {...} }` or returned by `routeLimit`. */
+export interface RouteRateLimit {
+  /** Requests per window for an anonymous client on this route. Default: the plugin's `max`. */
+  max?: number
+  /** Requests per window for a signed-in user on this route. Default: the plugin's `maxAuthenticated`. */
+  maxAuthenticated?: number
+  /** Window length in ms (≥ 1000). Default: the plugin's `windowMs`. */
+  windowMs?: number
+  /**
+   * Policy name: the counter bucket and the name in `RateLimit`/`RateLimit-Policy`. Routes
+   * with the same name share one budget. Default: the route's method and URL
+   * (`POST /v1/stories`), so each overridden route counts on its own.
+   */
+  name?: string
+}
+
+export interface RateLimitOptions {
+  /**
+   * Shared store. An ioredis client the host owns (used as is, never closed by the plugin;
+   * give it `commandTimeout` ≤ `storeTimeoutMs` and `enableOfflineQueue: false`), or a
+   * `redis://`/`rediss://` URL the plugin connects to and quits on close. Unset or empty:
+   * an in-process store (one count per process; for development and single instances).
+   */
+  redis?: Redis | string | null
+  /** Requests per window for an anonymous client (per client IP, IPv6 per /64). Default: 100. */
+  max?: number
+  /** Requests per window for a signed-in user (per `request.auth.userId`). Default: 1000. */
+  maxAuthenticated?: number
+  /** Window length in ms, at least 1000. Default: 60000. */
+  windowMs?: number
+  /** When the store fails: `open` lets requests through, `closed` answers 503. Default: `open`. */
+  onStoreError?: 'open' | 'closed'
+  /** Longest wait for the store per request, in ms. Default: 100. */
+  storeTimeoutMs?: number
+  /** Longest wait at registration for a `redis` URL to connect, in ms (it keeps trying in the background). Default: 2000. */
+  connectTimeoutMs?: number
+  /** Requests for which it returns true are neither limited nor counted. Errors count as false. */
+  isExempt?: (request: FastifyRequest) => boolean | Promise<boolean>
+  /** Prefix of every Redis key. Default: `muejam:rl:`. */
+  keyPrefix?: string
+  /** Prefix length that identifies an IPv6 client. Default: 64. */
+  ipv6Subnet?: number
+  /** Name of the plugin-wide policy in the `RateLimit` fields. Default: `default`. */
+  policyName?: string
+  /**
+   * Override for routes that have no `config.rateLimit` of their own, decided once per route
+   * at registration (e.g. a stricter budget for every POST). Return `undefined` to keep the
+   * plugin-wide limits, `false` to leave the route unlimited.
+   */
+  routeLimit?: (route: RouteOptions) => RouteRateLimit | false | undefined
+  /** `Retry-After` of the 503 in `closed` mode, in seconds. Default: 5. */
+  unavailableRetryAfterS?: number
+  /** Keys kept by the in-process store (least recently used dropped first). Default: 10000. */
+  localCacheSize?: number
+  /** Batch commands issued in the same tick into one write (plugin-owned client only). Default: true. */
+  autoPipelining?: boolean
+}
+
+export interface ResolvedOptions extends PolicyLimits {
+  redis: Redis | string | null
+  onStoreError: 'open' | 'closed'
+  storeTimeoutMs: number
+  connectTimeoutMs: number
+  isExempt: ((request: FastifyRequest) => boolean | Promise<boolean>) | undefined
+  keyPrefix: string
+  ipv6Subnet: number
+  policyName: string
+  routeLimit: ((route: RouteOptions) => RouteRateLimit | false | undefined) | undefined
+  unavailableRetryAfterS: number
+  localCacheSize: number
+  autoPipelining: boolean
+}
+
+function integer (name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, `must be an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+function optionalFunction<T> (name: string, value: unknown): T | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'function') throw new InvalidOptionError(name, 'must be a function')
+  return value as T
+}
+
+function isRedisClient (value: unknown): value is Redis {
+  return typeof value === 'object' && value !== null &&
+    typeof (value as Redis).defineCommand === 'function' && typeof (value as Redis).status === 'string'
+}
+
+function redisOption (value: unknown): Redis | string | null {
+  if (value === undefined || value === null || value === '') return null
+  if (typeof value === 'string') {
+    let url: URL
+    try {
+      url = new URL(value)
+    } catch {
+      throw new InvalidOptionError('redis', 'must be a redis:// or rediss:// URL')
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      throw new InvalidOptionError('redis', 'must be a redis:// or rediss:// URL')
+    }
+    return value
+  }
+  if (isRedisClient(value)) return value
+  throw new InvalidOptionError('redis', 'must be an ioredis client or a redis:// URL')
+}
+
+const MAX_REQUESTS = 1_000_000_000
+const MAX_WINDOW_MS = 7 * 24 * 3600 * 1000
+
+export function resolveOptions (options: RateLimitOptions): ResolvedOptions {
+  const onStoreError = options.onStoreError ?? 'open'
+  if (onStoreError !== 'open' && onStoreError !== 'closed') {
+    throw new InvalidOptionError('onStoreError', 'must be "open" or "closed"')
+  }
+  const keyPrefix = options.keyPrefix ?? 'muejam:rl:'
+  if (typeof keyPrefix !== 'string') throw new InvalidOptionError('keyPrefix', 'must be a string')
+  const policyName = options.policyName ?? 'default'
+  if (typeof policyName !== 'string' || !POLICY_NAME.test(policyName)) {
+    throw new InvalidOptionError('policyName', 'must be 1–100 printable ASCII characters without " or \\')
+  }
+  const autoPipelining = options.autoPipelining ?? true
+  if (typeof autoPipelining !== 'boolean') throw new InvalidOptionError('autoPipelining', 'must be a boolean')
+  return {
+    redis: redisOption(options.redis),
+    max: integer('max', options.max, 100, 0, MAX_REQUESTS),
+    maxAuthenticated: integer('maxAuthenticated', options.maxAuthenticated, 1000, 0, MAX_REQUESTS),
+    windowMs: integer('windowMs', options.windowMs, 60_000, 1000, MAX_WINDOW_MS),
+    onStoreError,
+    storeTimeoutMs: integer('storeTimeoutMs', options.storeTimeoutMs, 100, 1, 60_000),
+    connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs, 2000, 1, 60_000),
+    isExempt: optionalFunction('isExempt', options.isExempt),
+    keyPrefix,
+    ipv6Subnet: integer('ipv6Subnet', options.ipv6Subnet, 64, 1, 128),
+    policyName,
+    routeLimit: optionalFunction('routeLimit', options.routeLimit),
+    unavailableRetryAfterS: integer('unavailableRetryAfterS', options.unavailableRetryAfterS, 5, 1, 3600),
+    localCacheSize: integer('localCacheSize', options.localCacheSize, 10_000, 1, 10_000_000),
+    autoPipelining
+  }
+}
+
+/** Validates a route override and fills what it leaves out from the plugin-wide limits. */
+export function resolveRouteLimit (route: string, value: unknown, defaults: PolicyLimits, defaultName: string): PolicyLimits & { name: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidRouteConfigError(route, 'must be false or an object { max?, maxAuthenticated?, windowMs?, name? }')
+  }
+  const override = value as Record<string, unknown>
+  for (const field of Object.keys(override)) {
+    if (field !== 'max' && field !== 'maxAuthenticated' && field !== 'windowMs' && field !== 'name') {
+      throw new InvalidRouteConfigError(route, `unknown field "${field}"`)
+    }
+  }
+  const check = (field: string, fallback: number, min: number, max: number) => {
+    try {
+      return integer(field, override[field], fallback, min, max)
+    } catch {
+      throw new InvalidRouteConfigError(route, `${field} must be an integer from ${min} to ${max}`)
+    }
+  }
+  const name = override.name ?? defaultName
+  if (typeof name !== 'string' || !POLICY_NAME.test(name)) {
+    throw new InvalidRouteConfigError(route, 'name must be 1–100 printable ASCII characters without " or \\')
+  }
+  return {
+    name,
+    max: check('max', defaults.max, 0, MAX_REQUESTS),
+    maxAuthenticated: check('maxAuthenticated', defaults.maxAuthenticated, 0, MAX_REQUESTS),
+    windowMs: check('windowMs', defaults.windowMs, 1000, MAX_WINDOW_MS)
+  }
+}

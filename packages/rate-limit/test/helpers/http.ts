@@ -1,0 +1,25 @@
+import { Agent, request } from 'node:http'
+
+export interface HttpResponse {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+  /** Milliseconds from sending the request to the end of the response. */
+  ms: number
+}
+
+/** A real HTTP request over a socket (not inject): what a client behind the network sees. */
+export function get (url: string, headers: Record<string, string> = {}, agent?: Agent): Promise<HttpResponse> {
+  const started = performance.now()
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers, agent }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => { body += chunk })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ms: performance.now() - started }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
