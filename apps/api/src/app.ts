@@ -1,10 +1,20 @@
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
 import configPlugin, { type ConfigStore } from '@muejam/config'
+import dbPool from '@muejam/db-pool'
 import health from '@muejam/health'
 import type { FastifyInstance } from 'fastify'
+import { registerAuthFallback } from './auth-fallback.js'
+import { migrateToLatest } from './db/migrator.js'
+import { dbPoolOptions } from './db/options.js'
+import { registerDocs } from './docs.js'
+import { registerModerators } from './moderators.js'
 import { registerHttpsRedirect } from './plugins/https-redirect.js'
 import { registerProblemHandlers } from './problem.js'
+import meRoutes from './routes/me/index.js'
+import storyRoutes from './routes/stories/index.js'
+import { registerValidation } from './validation.js'
+import { VERSION } from './version.js'
 
 export interface AppOptions {
   store: ConfigStore
@@ -34,5 +44,16 @@ export default async function app (fastify: FastifyInstance, { store }: AppOptio
     maxAge: 600
   })
 
+  registerValidation(fastify)
+  registerAuthFallback(fastify)
   await fastify.register(health)
+  // After health, so the database check registers with it.
+  await fastify.register(dbPool, dbPoolOptions(config))
+  // Before listening: ready() runs this, listen() waits for ready().
+  if (config.MIGRATE_ON_START) fastify.addHook('onReady', () => migrateToLatest(fastify.db, fastify.log).then(() => {}))
+  registerModerators(fastify)
+
+  await registerDocs(fastify, VERSION)
+  await fastify.register(meRoutes, { prefix: '/v1' })
+  await fastify.register(storyRoutes, { prefix: '/v1' })
 }

@@ -1,0 +1,179 @@
+// pnpm bench: the authenticated story read (SPEC §12), ours against the references, one run.
+import { execFileSync } from 'node:child_process'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { startIssuer } from './issuer.js'
+import { freePort, prepareReference, residentMegabytes, startServer } from './processes.js'
+import { wrk } from './wrk.js'
+
+const apiDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const rootDir = resolve(apiDir, '../..')
+const referencesDir = resolve(process.env.BENCH_REFERENCES_DIR ?? join(rootDir, '../shared/bench'))
+const seconds = Number(process.env.BENCH_SECONDS ?? 30)
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? Math.min(5, seconds))
+const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+function requireWrk () {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' })
+  } catch (error) {
+    if (error.code === 'ENOENT') throw new Error('wrk is missing: apt-get install -y wrk')
+  }
+}
+
+async function createDatabase () {
+  const name = `muejam_bench_${process.pid}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query(`drop database if exists "${name}" with (force)`)
+  await admin.query(`create database "${name}"`)
+  await admin.end()
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return {
+    url: url.href,
+    drop: async () => {
+      const client = new pg.Client({ connectionString: adminUrl })
+      await client.connect()
+      await client.query(`drop database if exists "${name}" with (force)`)
+      await client.end()
+    }
+  }
+}
+
+async function seed (databaseUrl) {
+  execFileSync(process.execPath, [join(apiDir, 'dist/db/migrate.js')], {
+    env: { ...process.env, NODE_ENV: 'development', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+    stdio: 'inherit'
+  })
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  const author = randomUUID()
+  const story = randomUUID()
+  await client.query('insert into user_profiles (id, clerk_user_id, handle, display_name) values ($1, $2, $3, $4)',
+    [author, 'user_bench_author', 'bench_author', 'Bench Author'])
+  await client.query(`insert into stories (id, author_id, title, description, published_at)
+    values ($1, $2, 'A benchmarked story', 'Read many times a second.', now())`, [story, author])
+  await client.end()
+  return story
+}
+
+async function startSentrySink () {
+  const server = createServer((request, response) => { request.resume(); response.end('{}') })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return { dsn: `http://public@127.0.0.1:${server.address().port}/1`, close: () => server.close() }
+}
+
+function format (n, digits = 0) {
+  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a'
+}
+
+async function measure (server, url, headers) {
+  await wrk({ url, connections: 100, seconds: warmupSeconds, headers })
+  const at100 = await wrk({ url, connections: 100, seconds, headers })
+  const at1000 = await wrk({ url, connections: 1000, seconds, headers })
+  return { name: server.name, at100, at1000, rssMb: residentMegabytes(server.pid) }
+}
+
+function report (results) {
+  const rows = [['server', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'socket err', 'RSS MB']]
+  for (const r of results) {
+    for (const [conns, m] of [[100, r.at100], [1000, r.at1000]]) {
+      rows.push([r.name, String(conns), format(m.requestsPerSecond), format(m.p50, 2), format(m.p99, 2),
+        String(m.non2xx), String(m.socketErrors), conns === 1000 ? format(r.rssMb, 1) : ''])
+    }
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)))
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  '))
+
+  const by = Object.fromEntries(results.map((r) => [r.name, r]))
+  const ours = by.muejam
+  const checks = [
+    ['throughput vs peer-express @100', ours.at100.requestsPerSecond / by['peer-express'].at100.requestsPerSecond, (v) => v >= 5, '≥ 5×'],
+    ['throughput vs naive-fastify @100', ours.at100.requestsPerSecond / by['naive-fastify'].at100.requestsPerSecond, (v) => v >= 2, '≥ 2×'],
+    ['p99 vs peer-express @100', ours.at100.p99 / by['peer-express'].at100.p99, (v) => v <= 1 / 3, '≤ 0.33'],
+    ['throughput vs bare fastify @100', ours.at100.requestsPerSecond / by['bare-fastify'].at100.requestsPerSecond, () => true, '(ceiling)']
+  ]
+  console.log('')
+  for (const [label, value, ok, target] of checks) {
+    console.log(`${ok(value) ? '✔' : '✖'} ${label}: ${format(value, 2)} (target ${target})`)
+  }
+  const stress = ours.at1000
+  console.log(`${stress.socketErrors === 0 && stress.non2xx === 0 && stress.p99 <= 300 ? '✔' : '✖'} 1 000 connections: ` +
+    `${stress.socketErrors} socket errors, ${stress.non2xx} non-2xx, p99 ${format(stress.p99, 1)} ms (target 0, 0, ≤ 300 ms)`)
+  console.log(`${ours.rssMb <= 150 ? '✔' : '✖'} resident memory after 1 000 connections: ${format(ours.rssMb, 1)} MB (target ≤ 150 MB)`)
+}
+
+async function main () {
+  requireWrk()
+  const workDir = join(rootDir, '.data/bench')
+  mkdirSync(workDir, { recursive: true })
+  const scratch = mkdtempSync(join(tmpdir(), 'muejam-bench-'))
+  const cleanups = [() => rmSync(scratch, { recursive: true, force: true })]
+  try {
+    console.log(`preparing: ${seconds}s per load, ${warmupSeconds}s warm-up`)
+    const peerDir = prepareReference(join(referencesDir, 'peer-express'), workDir)
+    const naiveDir = prepareReference(join(referencesDir, 'naive-fastify'), workDir)
+    const issuer = await startIssuer(scratch)
+    cleanups.push(issuer.close)
+    const sentry = await startSentrySink()
+    cleanups.push(sentry.close)
+    const database = await createDatabase()
+    cleanups.push(database.drop)
+    const storyId = await seed(database.url)
+    const token = issuer.sign({ sub: 'user_bench_reader', sid: 'sess_bench_reader' })
+    const shared = { DATABASE_URL: database.url, REDIS_URL: redisUrl, NODE_EXTRA_CA_CERTS: issuer.caFile }
+
+    const ports = { muejam: await freePort(), peer: await freePort(), naive: await freePort(), bare: await freePort() }
+    const servers = [
+      await startServer({
+        name: 'muejam',
+        script: join(apiDir, 'dist/server.js'),
+        cwd: rootDir,
+        ready: /Server listening/,
+        env: {
+          ...shared,
+          NODE_ENV: 'production',
+          HOST: '127.0.0.1',
+          PORT: String(ports.muejam),
+          SECRET_KEY: randomBytes(48).toString('base64url'),
+          METRICS_TOKEN: randomBytes(32).toString('base64url'),
+          SENTRY_DSN: sentry.dsn,
+          AUTH_ISSUER: issuer.issuer,
+          TRUST_PROXY: '127.0.0.1',
+          RATE_LIMIT_MAX: '1000000000',
+          RATE_LIMIT_MAX_AUTHENTICATED: '1000000000',
+          SHUTDOWN_DRAIN_MS: '0'
+        }
+      }),
+      await startServer({ name: 'peer-express', script: 'server.js', cwd: peerDir, env: { ...shared, ISSUER: issuer.issuer, JWKS_URL: issuer.jwksUrl, PORT: String(ports.peer) } }),
+      await startServer({ name: 'naive-fastify', script: 'server.js', cwd: naiveDir, env: { ...shared, ISSUER: issuer.issuer, PORT: String(ports.naive) } }),
+      await startServer({ name: 'bare-fastify', script: join(apiDir, 'bench/bare-fastify.js'), cwd: apiDir, env: { PORT: String(ports.bare) } })
+    ]
+    for (const server of servers) cleanups.push(server.stop)
+
+    const headers = { authorization: `Bearer ${token}`, 'x-forwarded-proto': 'https' }
+    const results = []
+    for (const [server, port] of [[servers[0], ports.muejam], [servers[1], ports.peer], [servers[2], ports.naive], [servers[3], ports.bare]]) {
+      const url = `http://127.0.0.1:${port}/v1/stories/${storyId}`
+      const probe = await fetch(url, { headers })
+      if (probe.status !== 200) throw new Error(`${server.name} answered ${probe.status} to the benchmarked request: ${await probe.text()}`)
+      console.log(`loading ${server.name}…`)
+      results.push(await measure(server, url, headers))
+    }
+    console.log('')
+    report(results)
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup()
+  }
+}
+
+await main()

@@ -1,0 +1,34 @@
+import { Type } from 'typebox'
+
+/** No NUL characters: PostgreSQL text cannot hold them. */
+const NO_NUL = '^[^\\u0000]*$'
+
+/** A string the API stores: trimmed before validation (see trim-body.ts), bounded, NUL-free. */
+export function Text (minLength: number, maxLength: number, description: string) {
+  return Type.String({ minLength, maxLength, pattern: NO_NUL, description })
+}
+
+export const Uuid = Type.String({ format: 'uuid' })
+
+export const Timestamp = Type.String({ format: 'date-time' })
+
+export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false })
+
+/** RFC 9457 problem details, as the API's error handler renders them. */
+export const Problem = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  instance: Type.String(),
+  code: Type.String({ description: 'Stable, snake_case reason, e.g. validation_failed or story_not_found.' }),
+  request_id: Type.String(),
+  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() })))
+}, { additionalProperties: true, description: 'application/problem+json' })
+
+/** Error responses for the OpenAPI document. */
+export function problems (...statuses: number[]): Record<number, typeof Problem> {
+  return Object.fromEntries(statuses.map((status) => [status, Problem]))
+}
+
+export const bearer = [{ bearer: [] }]

@@ -1,0 +1,196 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { audit } from '../../audit.js'
+import type { Chapter } from '../../db/tables/chapters.table.js'
+import type { RequestAuth } from '../../auth-fallback.js'
+import { notYourStory, storyNotFound } from '../../http-errors.js'
+import { ensureProfile } from '../me/repository.js'
+import { bearer, IdParams, problems } from '../schemas.js'
+import { trimBody } from '../trim-body.js'
+import { decodeCursor, encodeCursor } from './cursor.js'
+import {
+  appendChapter, findStory, insertStory, listChapters, listPublished, softDeleteStory, updateStory, type StoryRow
+} from './repository.js'
+import {
+  Chapter as ChapterSchema, ChapterList, ListQuery, NewChapter, NewStory, Story, StoryPage, StoryPatch, StoryWithChapters
+} from './schemas.js'
+
+function toStory (row: StoryRow) {
+  return {
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    status: row.published_at === null ? 'draft' as const : 'published' as const,
+    published_at: row.published_at === null ? null : row.published_at.toISOString(),
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+    author: { id: row.author_id, handle: row.author_handle, display_name: row.author_display_name }
+  }
+}
+
+function toChapter (chapter: Chapter) {
+  return {
+    id: chapter.id,
+    story_id: chapter.story_id,
+    position: chapter.position,
+    title: chapter.title,
+    content: chapter.content,
+    created_at: chapter.created_at.toISOString(),
+    updated_at: chapter.updated_at.toISOString()
+  }
+}
+
+/** Published stories are public; a draft exists only for its author. */
+function isVisibleTo (story: StoryRow, request: FastifyRequest): boolean {
+  return story.published_at !== null || story.author_user_id === request.auth?.userId
+}
+
+/**
+ * Someone else's story: 403 when they can see it, 404 when it is a draft they must not
+ * know about.
+ */
+function refuseWrite (story: StoryRow): Error {
+  return story.published_at === null ? storyNotFound() : notYourStory()
+}
+
+/** The story API of SPEC §10. */
+const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('preValidation', trimBody)
+  /** The caller's profile id, per request, for story creation. */
+  const authors = new WeakMap<FastifyRequest, string>()
+
+  app.get('/stories', {
+    schema: {
+      tags: ['stories'],
+      summary: 'Published stories, newest first',
+      querystring: ListQuery,
+      response: { 200: StoryPage, ...problems(400, 503) }
+    }
+  }, async (request) => {
+    const { limit = 20, cursor } = request.query
+    const key = app.config.SECRET_KEY
+    const after = cursor === undefined ? undefined : decodeCursor(key, cursor)
+    const rows = await listPublished(request.dbRead, limit, after)
+    const page = rows.slice(0, limit)
+    const last = page[page.length - 1]
+    const more = rows.length > limit && last !== undefined
+    return {
+      items: page.map(toStory),
+      next_cursor: more ? encodeCursor(key, { publishedAt: last.published_at as Date, id: last.id }) : null
+    }
+  })
+
+  app.post('/stories', {
+    config: { auth: 'required', transaction: true },
+    schema: {
+      tags: ['stories'],
+      summary: 'Create a story, with its first chapters, in one transaction',
+      security: bearer,
+      body: NewStory,
+      response: { 201: StoryWithChapters, ...problems(400, 401, 409, 413, 503) }
+    },
+    // The caller's profile is made before, and apart from, the story's transaction: a first
+    // sign-in stands even when the story is refused, and is not redone by a retry.
+    preHandler: async (request) => {
+      const auth = request.auth as RequestAuth
+      const { profile, created } = await ensureProfile(request.db, auth)
+      if (created) audit(request, 'user.first_sign_in', auth.userId, profile.id, 'profile created')
+      authors.set(request, profile.id)
+    }
+  }, async (request, reply) => {
+    const db = request.db
+    const { storyId, chapters } = await insertStory(db, authors.get(request) as string, request.body)
+    const story = await findStory(db, storyId) as StoryRow
+    reply.code(201)
+    return { ...toStory(story), chapters: chapters.map(toChapter) }
+  })
+
+  app.get('/stories/:id', {
+    schema: {
+      tags: ['stories'],
+      summary: 'A published story, or the caller\'s own draft',
+      params: IdParams,
+      response: { 200: Story, ...problems(400, 404, 503) }
+    }
+  }, async (request) => {
+    const story = await findStory(request.dbRead, request.params.id)
+    if (story === undefined || !isVisibleTo(story, request)) throw storyNotFound()
+    return toStory(story)
+  })
+
+  app.patch('/stories/:id', {
+    config: { auth: 'required' },
+    schema: {
+      tags: ['stories'],
+      summary: 'Change a story (author only)',
+      security: bearer,
+      params: IdParams,
+      body: StoryPatch,
+      response: { 200: Story, ...problems(400, 401, 403, 404, 413, 503) }
+    }
+  }, async (request) => {
+    const db = request.db
+    const story = await findStory(db, request.params.id)
+    if (story === undefined) throw storyNotFound()
+    if (story.author_user_id !== (request.auth as RequestAuth).userId) throw refuseWrite(story)
+    if (!await updateStory(db, story.id, request.body)) throw storyNotFound()
+    return toStory(await findStory(db, story.id) as StoryRow)
+  })
+
+  app.delete('/stories/:id', {
+    config: { auth: 'required' },
+    schema: {
+      tags: ['stories'],
+      summary: 'Delete a story (author or moderator); it disappears for everyone',
+      security: bearer,
+      params: IdParams,
+      response: { 204: { type: 'null', description: 'Deleted' }, ...problems(400, 401, 403, 404, 503) }
+    }
+  }, async (request, reply) => {
+    const db = request.db
+    const auth = request.auth as RequestAuth
+    const story = await findStory(db, request.params.id)
+    if (story === undefined) throw storyNotFound()
+    const byAuthor = story.author_user_id === auth.userId
+    if (!byAuthor && !await app.moderators.isActive(auth.userId)) throw refuseWrite(story)
+    if (!await softDeleteStory(db, story.id)) throw storyNotFound()
+    if (!byAuthor) audit(request, 'story.deleted_by_moderator', auth.userId, story.id, 'moderator deleted a story')
+    return reply.code(204).send(null)
+  })
+
+  app.get('/stories/:id/chapters', {
+    schema: {
+      tags: ['stories'],
+      summary: 'The chapters of a story, in order',
+      params: IdParams,
+      response: { 200: ChapterList, ...problems(400, 404, 503) }
+    }
+  }, async (request) => {
+    const db = request.dbRead
+    const story = await findStory(db, request.params.id)
+    if (story === undefined || !isVisibleTo(story, request)) throw storyNotFound()
+    return { items: (await listChapters(db, story.id)).map(toChapter) }
+  })
+
+  app.post('/stories/:id/chapters', {
+    config: { auth: 'required', transaction: true },
+    schema: {
+      tags: ['stories'],
+      summary: 'Append a chapter (author only)',
+      security: bearer,
+      params: IdParams,
+      body: NewChapter,
+      response: { 201: ChapterSchema, ...problems(400, 401, 403, 404, 413, 503) }
+    }
+  }, async (request, reply) => {
+    const db = request.db
+    const story = await findStory(db, request.params.id, { forUpdate: true })
+    if (story === undefined) throw storyNotFound()
+    if (story.author_user_id !== (request.auth as RequestAuth).userId) throw refuseWrite(story)
+    const chapter = await appendChapter(db, story.id, request.body)
+    reply.code(201)
+    return toChapter(chapter)
+  })
+}
+
+export default storyRoutes

@@ -1,0 +1,132 @@
+import { sql, type Kysely } from 'kysely'
+import type { Database } from '../../db/database.js'
+import type { Chapter } from '../../db/tables/chapters.table.js'
+import type { FeedPosition } from './cursor.js'
+
+/** A story with what the API shows of its author, and the author's Clerk id for ownership checks. */
+export interface StoryRow {
+  id: string
+  title: string
+  description: string | null
+  published_at: Date | null
+  created_at: Date
+  updated_at: Date
+  author_id: string
+  author_handle: string
+  author_display_name: string
+  author_user_id: string
+}
+
+function storiesWithAuthors (db: Kysely<Database>) {
+  return db.selectFrom('stories as s')
+    .innerJoin('user_profiles as p', 'p.id', 's.author_id')
+    .select([
+      's.id', 's.title', 's.description', 's.published_at', 's.created_at', 's.updated_at', 's.author_id',
+      'p.handle as author_handle', 'p.display_name as author_display_name', 'p.clerk_user_id as author_user_id'
+    ])
+}
+
+/** Published, not deleted, newest first; `limit + 1` rows so the caller knows whether more follow. */
+export function listPublished (db: Kysely<Database>, limit: number, after: FeedPosition | undefined): Promise<StoryRow[]> {
+  let query = storiesWithAuthors(db)
+    .where('s.published_at', 'is not', null)
+    .where('s.deleted_at', 'is', null)
+  if (after !== undefined) {
+    query = query.where((eb) => eb(eb.refTuple('s.published_at', 's.id'), '<', eb.tuple(after.publishedAt, after.id)))
+  }
+  return query.orderBy('s.published_at', 'desc').orderBy('s.id', 'desc').limit(limit + 1).execute() as Promise<StoryRow[]>
+}
+
+/** A story that is not deleted, whoever may see it; `forUpdate` locks it for the transaction. */
+export function findStory (db: Kysely<Database>, id: string, { forUpdate = false } = {}): Promise<StoryRow | undefined> {
+  let query = storiesWithAuthors(db).where('s.id', '=', id).where('s.deleted_at', 'is', null)
+  if (forUpdate) query = query.forUpdate('s')
+  return query.executeTakeFirst()
+}
+
+export interface NewStoryInput {
+  title: string
+  description?: string | undefined
+  publish?: boolean | undefined
+  chapters?: Array<{ title: string, content: string }> | undefined
+}
+
+/** Inserts a story and its chapters (positions 1…n); run it inside a transaction. */
+export async function insertStory (db: Kysely<Database>, authorId: string, input: NewStoryInput): Promise<{ storyId: string, chapters: Chapter[] }> {
+  const story = await db.insertInto('stories')
+    .values({
+      author_id: authorId,
+      title: input.title,
+      description: input.description === undefined || input.description === '' ? null : input.description,
+      published_at: input.publish === true ? sql<Date>`now()` : null
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  const chapters = input.chapters ?? []
+  const inserted = chapters.length === 0
+    ? []
+    : await db.insertInto('chapters')
+      .values(chapters.map((chapter, index) => ({ story_id: story.id, position: index + 1, title: chapter.title, content: chapter.content })))
+      .returningAll()
+      .execute()
+  return { storyId: story.id, chapters: inserted.sort((a, b) => a.position - b.position) }
+}
+
+export interface StoryChanges {
+  title?: string | undefined
+  description?: string | null | undefined
+  publish?: boolean | undefined
+}
+
+/** Applies a PATCH; false when the story is gone (deleted meanwhile). */
+export async function updateStory (db: Kysely<Database>, id: string, changes: StoryChanges): Promise<boolean> {
+  const result = await db.updateTable('stories')
+    .set((eb) => ({
+      updated_at: sql<Date>`now()`,
+      ...(changes.title === undefined ? {} : { title: changes.title }),
+      ...(changes.description === undefined ? {} : { description: changes.description === '' ? null : changes.description }),
+      ...(changes.publish === undefined
+        ? {}
+        : { published_at: changes.publish ? eb.fn.coalesce('published_at', sql<Date>`now()`) : null })
+    }))
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst()
+  return result.numUpdatedRows === 1n
+}
+
+/** Soft delete; false when it was already gone. */
+export async function softDeleteStory (db: Kysely<Database>, id: string): Promise<boolean> {
+  const result = await db.updateTable('stories')
+    .set({ deleted_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst()
+  return result.numUpdatedRows === 1n
+}
+
+export function listChapters (db: Kysely<Database>, storyId: string): Promise<Chapter[]> {
+  return db.selectFrom('chapters').selectAll().where('story_id', '=', storyId).orderBy('position').execute()
+}
+
+/**
+ * Appends a chapter at the next position. The caller holds the story's row lock
+ * (`findStory(…, { forUpdate: true })` in the same transaction), so concurrent appends to
+ * one story queue up and get 1, 2, 3… with no gap or duplicate.
+ */
+export async function appendChapter (db: Kysely<Database>, storyId: string, chapter: { title: string, content: string }): Promise<Chapter> {
+  const inserted = await db.insertInto('chapters')
+    .columns(['story_id', 'position', 'title', 'content'])
+    .expression((eb) => eb.selectFrom('chapters')
+      .select([
+        sql<string>`cast(${storyId} as uuid)`.as('story_id'),
+        sql<number>`coalesce(max(position), 0) + 1`.as('position'),
+        eb.val(chapter.title).as('title'),
+        eb.val(chapter.content).as('content')
+      ])
+      .where('story_id', '=', storyId))
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  await db.updateTable('stories').set({ updated_at: sql<Date>`now()` }).where('id', '=', storyId).execute()
+  return inserted
+}

@@ -1,0 +1,63 @@
+import { loadConfig, type ConfigStore, type Env } from '@muejam/config'
+import { createTestDatabase } from '@muejam/testing/database'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import app from '../../src/app.js'
+import type { Database } from '../../src/db/database.js'
+import { serverOptions } from '../../src/server-options.js'
+import { testAuth } from './auth.js'
+
+interface Test {
+  teardown(fn: () => unknown): void
+}
+
+export interface BuildOptions {
+  /** Collects the app's log lines (level info and up), parsed. */
+  logs?: Array<Record<string, unknown>>
+}
+
+/**
+ * The API as the server builds it, from the configuration `env` gives (plus quiet test
+ * defaults; MIGRATE_ON_START migrates during ready()), closed at teardown. The store is
+ * returned too, for tests that rotate secrets.
+ */
+export async function buildWithStore (t: Test, env: Env = {}, { logs }: BuildOptions = {}): Promise<{ app: FastifyInstance, store: ConfigStore }> {
+  const store = await loadConfig({ NODE_ENV: 'test', LOG_LEVEL: logs === undefined ? 'silent' : 'info', ...env })
+  const options = serverOptions(store.config)
+  if (logs !== undefined && typeof options.logger === 'object') {
+    options.logger = { ...options.logger, stream: { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>) } } }
+  }
+  const server = Fastify(options)
+  t.teardown(async () => {
+    await server.close()
+    store.close()
+  })
+  await server.register(testAuth)
+  await server.register(app, { store })
+  await server.ready()
+  return { app: server, store }
+}
+
+export async function build (t: Test, env: Env = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
+  return (await buildWithStore(t, env, options)).app
+}
+
+/** Environment for a fresh, migrated PostgreSQL database of this test's own. */
+export async function databaseEnv (t: Test, label: string): Promise<Env & { DATABASE_URL: string }> {
+  const database = await createTestDatabase(t, `api_${label}`)
+  return { DATABASE_URL: database.url, MIGRATE_ON_START: 'true', DB_POOL_MAX: '5' }
+}
+
+/**
+ * A Kysely of the test's own on `url`, to set up and inspect rows apart from the app
+ * (whose decorators live inside its encapsulated plugin). Destroyed at teardown.
+ */
+export function inspectDatabase (t: Test, url: string): Kysely<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: 2 })
+  // The test database may be dropped (with force) before this pool closes.
+  pool.on('error', () => {})
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  t.teardown(() => db.destroy())
+  return db
+}

@@ -1,0 +1,58 @@
+import { SelectQueryNode, type CompiledQuery, type DatabaseConnection, type TransactionSettings } from 'kysely'
+
+/** What a query knows about the request it runs for. */
+export interface QueryScope {
+  /** Aborted when the request's client goes away or its deadline passes. */
+  readonly signal: AbortSignal | undefined
+  /** Called before every query run on the primary; writes switch later reads to it. */
+  noteQuery(query: CompiledQuery): void
+}
+
+/** A connection handed to Kysely for one unit of work, released afterwards. */
+export interface ScopedConnection extends DatabaseConnection {
+  begin(settings: TransactionSettings): Promise<void>
+  commit(): Promise<void>
+  rollback(): Promise<void>
+  release(): void
+}
+
+/** Where connections come from: a pg pool, a set of replicas, the embedded database. */
+export interface ConnectionSource {
+  acquire(scope: QueryScope | null): Promise<ScopedConnection>
+}
+
+export interface PoolStats {
+  /** `primary`, `replica-1`, `replica-2`, … */
+  pool: string
+  /** Open connections. */
+  total: number
+  /** Open connections not in use. */
+  idle: number
+  /** Callers queued for a connection. */
+  waiting: number
+}
+
+/** A database the plugin owns: it answers for its gauges, its health and its closing. */
+export interface OwnedDatabase extends ConnectionSource {
+  readonly name: string
+  stats(): PoolStats
+  /** Resolves when the database answers `select 1`; rejects otherwise, or when `signal` aborts. */
+  check(signal?: AbortSignal): Promise<void>
+  close(): Promise<void>
+}
+
+const WRITE_KINDS = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode', 'MergeQueryNode'])
+
+/**
+ * True for statements that may change data. Raw SQL counts as a write unless it is a plain
+ * `select`: guessing wrong only costs a read on the primary.
+ */
+export function isWrite (query: CompiledQuery): boolean {
+  const node = query.query
+  if (WRITE_KINDS.has(node.kind)) return true
+  if (SelectQueryNode.is(node)) {
+    // `with x as (insert …) select …` writes too.
+    return node.with?.expressions.some((cte) => cte.expression.kind !== 'SelectQueryNode') ?? false
+  }
+  return !/^\s*select\b/i.test(query.sql)
+}

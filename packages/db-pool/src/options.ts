@@ -1,0 +1,117 @@
+import { InvalidOptionError } from './errors.js'
+
+/** One PostgreSQL server (the primary or a replica). */
+export interface DbEndpointOptions {
+  /** `postgres://` or `postgresql://` URL. Its password is ignored when `password` is given. */
+  connectionString: string
+  /**
+   * Called for every new connection, so a rotated secret is used without a restart while
+   * open connections finish their work. Default: the password in `connectionString`.
+   */
+  password?: () => string | Promise<string>
+}
+
+/** Embedded PGlite instead of a server (development and tests). */
+export interface DbEmbeddedOptions {
+  /** Data directory (created when missing), or `memory://` for a throwaway database. */
+  dataDir: string
+}
+
+export interface DbPoolOptions {
+  /** The primary database. Exactly one of `primary` and `embedded` is required. */
+  primary?: DbEndpointOptions
+  /** Read replicas, used round-robin by `dbRead` while healthy. Default: none. */
+  replicas?: DbEndpointOptions[]
+  /** Use an embedded PGlite database instead of `primary`. */
+  embedded?: DbEmbeddedOptions
+  /** Connections per pool (the primary and each replica). Default: 20. */
+  poolMax?: number
+  /** Longest wait for a connection, pool queue and connect together, in ms. Default: 5000. */
+  connectTimeoutMs?: number
+  /** How long an idle connection stays open, in ms (0: until closed). Default: 30000. */
+  idleTimeoutMs?: number
+  /** Server-side statement timeout in ms (0: none). Default: 30000. */
+  statementTimeoutMs?: number
+  /** How long a failed replica stays out of rotation before it is tried again, in ms. Default: 5000. */
+  replicaRetryMs?: number
+  /** Extra attempts for a `transaction: true` route after 40001/40P01. Default: 3. */
+  transactionRetries?: number
+  /** `Retry-After` of a 503 `db_unavailable`, in seconds. Default: 1. */
+  retryAfterSeconds?: number
+  /** `application_name` of every connection (shows in `pg_stat_activity`). Default: none. */
+  applicationName?: string
+  /** Register a `database` check with `app.health` when it exists. Default: true. */
+  healthCheck?: boolean
+}
+
+export interface ResolvedDbPoolOptions {
+  primary: DbEndpointOptions | undefined
+  replicas: DbEndpointOptions[]
+  embedded: DbEmbeddedOptions | undefined
+  poolMax: number
+  connectTimeoutMs: number
+  idleTimeoutMs: number
+  statementTimeoutMs: number
+  replicaRetryMs: number
+  transactionRetries: number
+  retryAfterSeconds: number
+  applicationName: string | undefined
+  healthCheck: boolean
+}
+
+function integer (name: string, value: unknown, fallback: number, min: number, max = 2_147_483_647): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(`${name} must be a whole number from ${min} to ${max}`)
+  }
+  return value
+}
+
+// Messages name the option, never the URL: it may carry a password.
+function endpoint (name: string, value: unknown): DbEndpointOptions {
+  if (value === null || typeof value !== 'object') throw new InvalidOptionError(`${name} must be an object with a connectionString`)
+  const { connectionString, password } = value as Partial<DbEndpointOptions>
+  let url: URL | undefined
+  try {
+    url = typeof connectionString === 'string' ? new URL(connectionString) : undefined
+  } catch {}
+  if (url === undefined || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
+    throw new InvalidOptionError(`${name}.connectionString must be a postgres:// or postgresql:// URL`)
+  }
+  if (password !== undefined && typeof password !== 'function') {
+    throw new InvalidOptionError(`${name}.password must be a function that returns the password`)
+  }
+  return { connectionString: connectionString as string, ...(password ? { password } : {}) }
+}
+
+/** Applies defaults and fails fast, with a coded error, on anything unusable. */
+export function resolveOptions (options: DbPoolOptions): ResolvedDbPoolOptions {
+  const { primary, replicas = [], embedded } = options
+  if ((primary === undefined) === (embedded === undefined)) {
+    throw new InvalidOptionError('exactly one of primary and embedded is required')
+  }
+  if (!Array.isArray(replicas)) throw new InvalidOptionError('replicas must be an array')
+  if (embedded !== undefined) {
+    if (embedded === null || typeof embedded.dataDir !== 'string' || embedded.dataDir === '') {
+      throw new InvalidOptionError('embedded.dataDir must be a directory or memory://')
+    }
+    if (replicas.length > 0) throw new InvalidOptionError('replicas cannot be combined with an embedded database')
+  }
+  if (options.applicationName !== undefined && typeof options.applicationName !== 'string') {
+    throw new InvalidOptionError('applicationName must be a string')
+  }
+  return {
+    primary: primary === undefined ? undefined : endpoint('primary', primary),
+    replicas: replicas.map((replica, index) => endpoint(`replicas[${index}]`, replica)),
+    embedded: embedded === undefined ? undefined : { dataDir: embedded.dataDir },
+    poolMax: integer('poolMax', options.poolMax, 20, 1, 10_000),
+    connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs, 5000, 1),
+    idleTimeoutMs: integer('idleTimeoutMs', options.idleTimeoutMs, 30_000, 0),
+    statementTimeoutMs: integer('statementTimeoutMs', options.statementTimeoutMs, 30_000, 0),
+    replicaRetryMs: integer('replicaRetryMs', options.replicaRetryMs, 5000, 0),
+    transactionRetries: integer('transactionRetries', options.transactionRetries, 3, 0, 10),
+    retryAfterSeconds: integer('retryAfterSeconds', options.retryAfterSeconds, 1, 1, 3600),
+    applicationName: options.applicationName,
+    healthCheck: options.healthCheck ?? true
+  }
+}

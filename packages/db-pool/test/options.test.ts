@@ -1,0 +1,60 @@
+import Fastify from 'fastify'
+import t from 'tap'
+import dbPool, { muejamDbPool, type DbPoolOptions } from '../src/index.js'
+import { resolveOptions } from '../src/options.js'
+
+t.test('the plugin is the default and a named export', async (t) => {
+  t.equal(muejamDbPool, dbPool)
+})
+
+t.test('defaults', async (t) => {
+  t.same(resolveOptions({ primary: { connectionString: 'postgres://u:p@db/app' } }), {
+    primary: { connectionString: 'postgres://u:p@db/app' },
+    replicas: [],
+    embedded: undefined,
+    poolMax: 20,
+    connectTimeoutMs: 5000,
+    idleTimeoutMs: 30_000,
+    statementTimeoutMs: 30_000,
+    replicaRetryMs: 5000,
+    transactionRetries: 3,
+    retryAfterSeconds: 1,
+    applicationName: undefined,
+    healthCheck: true
+  })
+})
+
+t.test('bad options stop registration with MUEJAM_DB_POOL_INVALID_OPTION and never echo a URL', async (t) => {
+  const primary = { connectionString: 'postgresql://user:s3cr3t@db/app' }
+  const cases: Array<[RegExp, unknown]> = [
+    [/exactly one of primary and embedded/, {}],
+    [/exactly one of primary and embedded/, { primary, embedded: { dataDir: 'memory://' } }],
+    [/primary must be an object/, { primary: 'postgres://db/app' }],
+    [/primary.connectionString must be a postgres/, { primary: { connectionString: 'mysql://user:s3cr3t@db/app' } }],
+    [/primary.connectionString must be a postgres/, { primary: { connectionString: 'not a url s3cr3t' } }],
+    [/primary.connectionString must be a postgres/, { primary: { connectionString: 42 } }],
+    [/primary.password must be a function/, { primary: { ...primary, password: 's3cr3t' } }],
+    [/replicas must be an array/, { primary, replicas: primary }],
+    [/replicas\[1\].connectionString/, { primary, replicas: [primary, { connectionString: 'http://x' }] }],
+    [/embedded.dataDir/, { embedded: { dataDir: '' } }],
+    [/embedded.dataDir/, { embedded: null }],
+    [/replicas cannot be combined/, { embedded: { dataDir: 'memory://' }, replicas: [primary] }],
+    [/applicationName must be a string/, { primary, applicationName: 7 }],
+    [/poolMax must be a whole number from 1/, { primary, poolMax: 0 }],
+    [/poolMax/, { primary, poolMax: 1.5 }],
+    [/connectTimeoutMs/, { primary, connectTimeoutMs: 0 }],
+    [/idleTimeoutMs/, { primary, idleTimeoutMs: -1 }],
+    [/statementTimeoutMs/, { primary, statementTimeoutMs: '30s' }],
+    [/replicaRetryMs/, { primary, replicaRetryMs: -5 }],
+    [/transactionRetries must be a whole number from 0 to 10/, { primary, transactionRetries: 11 }],
+    [/retryAfterSeconds/, { primary, retryAfterSeconds: 0 }]
+  ]
+  for (const [message, options] of cases) {
+    const app = Fastify()
+    const error = await app.register(dbPool, options as DbPoolOptions).ready().then(() => null, (e: unknown) => e as Error & { code: string })
+    t.equal(error?.code, 'MUEJAM_DB_POOL_INVALID_OPTION', `${JSON.stringify(options)} is refused`)
+    t.match(error?.message, message)
+    t.notMatch(error?.message, /s3cr3t/)
+    await app.close()
+  }
+})
