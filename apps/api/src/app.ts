@@ -1,37 +1,51 @@
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
+import auth from '@muejam/auth'
 import configPlugin, { type ConfigStore } from '@muejam/config'
 import dbPool from '@muejam/db-pool'
 import health from '@muejam/health'
+import observability, { type SecretRedactor } from '@muejam/observability'
+import rateLimit from '@muejam/rate-limit'
+import timeouts from '@muejam/timeouts'
 import type { FastifyInstance } from 'fastify'
-import { registerAuthFallback } from './auth-fallback.js'
+import fp from 'fastify-plugin'
 import { migrateToLatest } from './db/migrator.js'
 import { dbPoolOptions } from './db/options.js'
 import { registerDocs } from './docs.js'
 import { registerModerators } from './moderators.js'
+import { authOptions, healthOptions, rateLimitOptions } from './plugin-options.js'
 import { registerHttpsRedirect } from './plugins/https-redirect.js'
 import { registerProblemHandlers } from './problem.js'
 import meRoutes from './routes/me/index.js'
 import storyRoutes from './routes/stories/index.js'
+import { secretValues } from './server-options.js'
 import { registerValidation } from './validation.js'
 import { VERSION } from './version.js'
 
 export interface AppOptions {
   store: ConfigStore
+  /** The redactor the logger scrubs with; rotated secrets are added to it. */
+  secrets: SecretRedactor
 }
 
-/** The API as a plugin: every package registered around the routes. */
-export default async function app (fastify: FastifyInstance, { store }: AppOptions) {
+/** The API as a plugin: every package registered around the routes, in hook order. */
+async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
   await fastify.register(configPlugin, { store })
   const config = fastify.config
   const production = config.NODE_ENV === 'production'
+  store.on('rotate', () => { for (const value of secretValues(config)) secrets.add(value) })
 
-  registerProblemHandlers(fastify, { debug: config.DEBUG && !production })
-  fastify.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id)
+  // First: its hooks time and identify every request, health probes included.
+  await fastify.register(observability, {
+    metricsToken: config.METRICS_TOKEN,
+    metricsRouteConfig: { auth: false, rateLimit: false },
+    sentryDsn: config.SENTRY_DSN,
+    sentryEnvironment: config.NODE_ENV,
+    sentryRelease: VERSION,
+    secrets
   })
+  registerProblemHandlers(fastify, { debug: config.DEBUG && !production })
   if (config.SECURE_SSL_REDIRECT) registerHttpsRedirect(fastify)
-
   await fastify.register(helmet, {
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     hsts: config.SECURE_SSL_REDIRECT ? { maxAge: 31_536_000, includeSubDomains: true } : false
@@ -44,16 +58,32 @@ export default async function app (fastify: FastifyInstance, { store }: AppOptio
     maxAge: 600
   })
 
-  registerValidation(fastify)
-  registerAuthFallback(fastify)
-  await fastify.register(health)
-  // After health, so the database check registers with it.
+  // Health before the plugins that register checks with it, and before authentication and
+  // rate limiting, whose hooks its routes never see.
+  await fastify.register(health, healthOptions(config, VERSION))
+  await fastify.register(timeouts, { timeoutMs: config.REQUEST_TIMEOUT_MS })
   await fastify.register(dbPool, dbPoolOptions(config))
   // Before listening: ready() runs this, listen() waits for ready().
   if (config.MIGRATE_ON_START) fastify.addHook('onReady', () => migrateToLatest(fastify.db, fastify.log).then(() => {}))
   registerModerators(fastify)
 
+  await fastify.register(auth, {
+    ...await authOptions(config, fastify.log),
+    onFailure: (request, reason) => {
+      fastify.auditLimited(`ip:${request.ip}`, { event: 'auth.failed', actor: null, outcome: 'failure', reason }, request)
+    }
+  })
+  // After authentication: signed-in users are counted by user, moderators not at all.
+  await fastify.register(rateLimit, {
+    ...rateLimitOptions(config),
+    isExempt: (request) => request.auth !== null && fastify.moderators.isActive(request.auth.userId)
+  })
+
+  registerValidation(fastify)
   await registerDocs(fastify, VERSION)
   await fastify.register(meRoutes, { prefix: '/v1' })
   await fastify.register(storyRoutes, { prefix: '/v1' })
 }
+
+/** Shared scope, so the server reaches `health` and the pools for a graceful shutdown. */
+export default fp(app, { name: '@muejam/api', fastify: '5.x' })

@@ -1,33 +1,38 @@
+import type { Server } from 'node:http'
 import type { Config } from '@muejam/config'
 import { SECRET_VARIABLES } from '@muejam/config'
-import type { Server } from 'node:http'
+import { loggerOptions, requestIdFrom, SecretRedactor } from '@muejam/observability'
+import { serverTimeouts } from '@muejam/timeouts'
 import type { FastifyHttpOptions } from 'fastify'
-import { requestIdFrom } from './request-id.js'
+import { sendProblem, toProblem } from './problem.js'
+
+/** Every secret value of the configuration, to scrub from logs and error reports. */
+export function secretValues (config: Config): string[] {
+  return SECRET_VARIABLES.flatMap((name) => {
+    const value = config[name]
+    return value === undefined ? [] : Array.isArray(value) ? value : [String(value)]
+  })
+}
 
 /** Fastify options derived from the configuration; shared by the server and the tests. */
-export function serverOptions (config: Config): FastifyHttpOptions<Server> {
+export function serverOptions (config: Config, secrets: SecretRedactor): FastifyHttpOptions<Server> {
   return {
-    logger: {
-      level: config.LOG_LEVEL,
-      redact: {
-        paths: [
-          'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
-          ...SECRET_VARIABLES.map((name) => `*.${name}`)
-        ],
-        censor: '[redacted]'
-      }
-    },
+    logger: loggerOptions({ level: config.LOG_LEVEL, secrets }),
+    // Access logs belong to the load balancer; errors, audit events and lifecycle are logged.
+    disableRequestLogging: true,
     trustProxy: config.TRUST_PROXY.length > 0 ? [...config.TRUST_PROXY] : false,
     bodyLimit: config.BODY_LIMIT_BYTES,
     genReqId: requestIdFrom,
-    // Socket limits (SPEC §7): a whole request must arrive within requestTimeout, its
-    // headers within headersTimeout; idle keep-alive sockets outlive a load balancer's 60 s.
-    requestTimeout: 30_000,
-    keepAliveTimeout: 72_000,
-    connectionTimeout: config.REQUEST_TIMEOUT_MS + 10_000,
-    http: { headersTimeout: 10_000, connectionsCheckingInterval: 2000 },
+    ...serverTimeouts({ requestTimeoutMs: config.REQUEST_TIMEOUT_MS }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Malformed URLs are refused before any hook runs: still a problem body with a request id.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id)
+      return sendProblem(reply, toProblem(error, request, false))
+    },
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } }
   }
 }
+
+export { SecretRedactor }

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import { registerProblemHandlers } from '../src/problem.js'
-import { requestIdFrom } from '../src/request-id.js'
+import { requestIdFrom } from '@muejam/observability'
 
 async function build (t: { teardown(fn: () => unknown): void }, debug = false) {
   const app = Fastify({ genReqId: requestIdFrom })

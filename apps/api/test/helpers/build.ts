@@ -5,8 +5,8 @@ import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import app from '../../src/app.js'
 import type { Database } from '../../src/db/database.js'
-import { serverOptions } from '../../src/server-options.js'
-import { testAuth } from './auth.js'
+import { SecretRedactor, secretValues, serverOptions } from '../../src/server-options.js'
+import { TEST_AUTH_ENV } from './auth.js'
 
 interface Test {
   teardown(fn: () => unknown): void
@@ -23,8 +23,9 @@ export interface BuildOptions {
  * returned too, for tests that rotate secrets.
  */
 export async function buildWithStore (t: Test, env: Env = {}, { logs }: BuildOptions = {}): Promise<{ app: FastifyInstance, store: ConfigStore }> {
-  const store = await loadConfig({ NODE_ENV: 'test', LOG_LEVEL: logs === undefined ? 'silent' : 'info', ...env })
-  const options = serverOptions(store.config)
+  const store = await loadConfig({ NODE_ENV: 'test', LOG_LEVEL: logs === undefined ? 'silent' : 'info', ...TEST_AUTH_ENV, ...env })
+  const secrets = new SecretRedactor(secretValues(store.config))
+  const options = serverOptions(store.config, secrets)
   if (logs !== undefined && typeof options.logger === 'object') {
     options.logger = { ...options.logger, stream: { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>) } } }
   }
@@ -33,8 +34,7 @@ export async function buildWithStore (t: Test, env: Env = {}, { logs }: BuildOpt
     await server.close()
     store.close()
   })
-  await server.register(testAuth)
-  await server.register(app, { store })
+  await server.register(app, { store, secrets })
   await server.ready()
   return { app: server, store }
 }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { audit } from '../../audit.js'
 import type { UserProfile } from '../../db/tables/user-profiles.table.js'
-import type { RequestAuth } from '../../auth-fallback.js'
+import type { AuthContext } from '@muejam/auth'
 import { bearer, problems } from '../schemas.js'
 import { ensureProfile, findProfile } from './repository.js'
 import { Profile } from './schemas.js'
@@ -28,11 +27,11 @@ const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Profile, ...problems(401, 503) }
     }
   }, async (request) => {
-    const auth = request.auth as RequestAuth
+    const auth = request.auth as AuthContext
     const existing = await findProfile(request.dbRead, auth.userId)
     if (existing !== undefined) return toProfile(existing)
     const { profile, created } = await ensureProfile(request.db, auth)
-    if (created) audit(request, 'user.first_sign_in', auth.userId, profile.id, 'profile created')
+    if (created) request.server.audit({ event: 'user.first_sign_in', actor: auth.userId, target: profile.id, outcome: 'success' }, request)
     return toProfile(profile)
   })
 }

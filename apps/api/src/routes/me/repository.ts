@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/database.js'
 import type { UserProfile } from '../../db/tables/user-profiles.table.js'
-import type { RequestAuth } from '../../auth-fallback.js'
+import type { AuthContext } from '@muejam/auth'
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
 
@@ -18,7 +18,7 @@ export function handleFor (clerkUserId: string, attempt: number): string {
   return handle
 }
 
-function displayNameOf (auth: RequestAuth, fallback: string): string {
+function displayNameOf (auth: AuthContext, fallback: string): string {
   const { name, username } = auth.claims
   const candidate = typeof name === 'string' ? name : typeof username === 'string' ? username : ''
   const cleaned = candidate.replaceAll('\u0000', '').trim().slice(0, 100)
@@ -35,7 +35,7 @@ const HANDLE_ATTEMPTS = 5
  * The caller's profile, created on first use. Race-free: concurrent first calls all try
  * the same insert, `on conflict do nothing` lets one win and the others read its row.
  */
-export async function ensureProfile (db: Kysely<Database>, auth: RequestAuth): Promise<{ profile: UserProfile, created: boolean }> {
+export async function ensureProfile (db: Kysely<Database>, auth: AuthContext): Promise<{ profile: UserProfile, created: boolean }> {
   for (let attempt = 0; attempt < HANDLE_ATTEMPTS; attempt++) {
     const handle = handleFor(auth.userId, attempt)
     const created = await db.insertInto('user_profiles')

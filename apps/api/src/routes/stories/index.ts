@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { audit } from '../../audit.js'
 import type { Chapter } from '../../db/tables/chapters.table.js'
-import type { RequestAuth } from '../../auth-fallback.js'
+import type { AuthContext } from '@muejam/auth'
 import { notYourStory, storyNotFound } from '../../http-errors.js'
 import { ensureProfile } from '../me/repository.js'
 import { bearer, IdParams, problems } from '../schemas.js'
@@ -92,9 +91,9 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // The caller's profile is made before, and apart from, the story's transaction: a first
     // sign-in stands even when the story is refused, and is not redone by a retry.
     preHandler: async (request) => {
-      const auth = request.auth as RequestAuth
+      const auth = request.auth as AuthContext
       const { profile, created } = await ensureProfile(request.db, auth)
-      if (created) audit(request, 'user.first_sign_in', auth.userId, profile.id, 'profile created')
+      if (created) request.server.audit({ event: 'user.first_sign_in', actor: auth.userId, target: profile.id, outcome: 'success' }, request)
       authors.set(request, profile.id)
     }
   }, async (request, reply) => {
@@ -132,7 +131,7 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const db = request.db
     const story = await findStory(db, request.params.id)
     if (story === undefined) throw storyNotFound()
-    if (story.author_user_id !== (request.auth as RequestAuth).userId) throw refuseWrite(story)
+    if (story.author_user_id !== (request.auth as AuthContext).userId) throw refuseWrite(story)
     if (!await updateStory(db, story.id, request.body)) throw storyNotFound()
     return toStory(await findStory(db, story.id) as StoryRow)
   })
@@ -148,13 +147,13 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const db = request.db
-    const auth = request.auth as RequestAuth
+    const auth = request.auth as AuthContext
     const story = await findStory(db, request.params.id)
     if (story === undefined) throw storyNotFound()
     const byAuthor = story.author_user_id === auth.userId
     if (!byAuthor && !await app.moderators.isActive(auth.userId)) throw refuseWrite(story)
     if (!await softDeleteStory(db, story.id)) throw storyNotFound()
-    if (!byAuthor) audit(request, 'story.deleted_by_moderator', auth.userId, story.id, 'moderator deleted a story')
+    if (!byAuthor) request.server.audit({ event: 'story.deleted_by_moderator', actor: auth.userId, target: story.id, outcome: 'success' }, request)
     return reply.code(204).send(null)
   })
 
@@ -186,7 +185,7 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const db = request.db
     const story = await findStory(db, request.params.id, { forUpdate: true })
     if (story === undefined) throw storyNotFound()
-    if (story.author_user_id !== (request.auth as RequestAuth).userId) throw refuseWrite(story)
+    if (story.author_user_id !== (request.auth as AuthContext).userId) throw refuseWrite(story)
     const chapter = await appendChapter(db, story.id, request.body)
     reply.code(201)
     return toChapter(chapter)

@@ -1,0 +1,55 @@
+import type { AuthOptions } from '@muejam/auth'
+import { loadDevelopmentIssuer } from '@muejam/auth'
+import type { Config } from '@muejam/config'
+import type { HealthOptions } from '@muejam/health'
+import type { RateLimitOptions } from '@muejam/rate-limit'
+import type { FastifyBaseLogger } from 'fastify'
+
+/** Where the development issuer keeps its key pair (non-production, no AUTH_ISSUER). */
+export const DEVELOPMENT_KEYS_DIR = '.data/dev-keys'
+
+/**
+ * Token verification from the configuration. Without AUTH_ISSUER (development only: the
+ * configuration refuses it in production) the API trusts only the development issuer.
+ */
+export async function authOptions (config: Config, log: FastifyBaseLogger): Promise<AuthOptions> {
+  const common = {
+    algorithms: [...config.AUTH_ALGORITHMS],
+    audience: config.AUTH_AUDIENCE,
+    authorizedParties: [...config.AUTH_AUTHORIZED_PARTIES],
+    clockSkewMs: config.AUTH_CLOCK_SKEW_MS,
+    jwksTtlMs: config.AUTH_JWKS_TTL_MS,
+    jwksCooldownMs: config.AUTH_JWKS_COOLDOWN_MS,
+    jwksTimeoutMs: config.AUTH_JWKS_TIMEOUT_MS
+  }
+  if (config.AUTH_ISSUER === undefined) {
+    const development = await loadDevelopmentIssuer(DEVELOPMENT_KEYS_DIR)
+    log.warn({ issuer: development.issuer }, 'no AUTH_ISSUER: trusting only the development issuer (pnpm token signs for it)')
+    return { ...common, issuer: development.issuer, publicKey: development.publicKey }
+  }
+  return { ...common, issuer: config.AUTH_ISSUER, jwksUrl: config.AUTH_JWKS_URL, publicKey: config.AUTH_JWT_KEY }
+}
+
+/** Writes share a stricter per-user budget than reads: 30 a minute. */
+export const WRITE_LIMIT = { name: 'writes', max: 30, maxAuthenticated: 30, windowMs: 60_000 } as const
+
+export function rateLimitOptions (config: Config): RateLimitOptions {
+  return {
+    redis: config.REDIS_URL,
+    max: config.RATE_LIMIT_MAX,
+    maxAuthenticated: config.RATE_LIMIT_MAX_AUTHENTICATED,
+    windowMs: config.RATE_LIMIT_WINDOW_MS,
+    onStoreError: config.RATE_LIMIT_ON_STORE_ERROR,
+    routeLimit: (route) => route.method === 'POST' ? WRITE_LIMIT : undefined
+  }
+}
+
+export function healthOptions (config: Config, version: string): HealthOptions {
+  return {
+    version,
+    diskPath: config.HEALTH_DISK_PATH,
+    maxEventLoopDelayMs: config.HEALTH_MAX_EVENT_LOOP_DELAY_MS,
+    maxHeapUsedBytes: config.HEALTH_MAX_HEAP_USED_BYTES,
+    maxRssBytes: config.HEALTH_MAX_RSS_BYTES
+  }
+}
