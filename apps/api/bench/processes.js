@@ -1,6 +1,6 @@
 // Starting the servers under test, waiting for them, reading their memory.
 import { execFileSync, spawn } from 'node:child_process'
-import { cpSync, existsSync, readFileSync } from 'node:fs'
+import { cpSync, createWriteStream, existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 
@@ -14,8 +14,13 @@ export function freePort () {
 }
 
 /** Starts `node <script>` and resolves once its output matches `ready`. */
-export function startServer ({ name, script, cwd, env, ready = /listening/i, timeoutMs = 60_000 }) {
-  const child = spawn(process.execPath, [script], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+export function startServer ({ name, script, cwd, env, nodeArgs = [], logFile, ready = /listening/i, timeoutMs = 60_000 }) {
+  const child = spawn(process.execPath, [...nodeArgs, script], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  if (logFile) {
+    const log = createWriteStream(logFile)
+    child.stdout.pipe(log)
+    child.stderr.pipe(log)
+  }
   let output = ''
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`${name} did not start within ${timeoutMs} ms:\n${output.slice(-2000)}`)), timeoutMs)

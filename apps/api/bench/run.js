@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -19,6 +19,9 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 30)
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? Math.min(5, seconds))
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+// BENCH_ONLY=muejam,bare-fastify measures a subset; BENCH_PROFILE=1 writes a CPU profile of ours.
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null
+const profileDir = process.env.BENCH_PROFILE ? join(rootDir, '.data/bench/profiles') : null
 
 function requireWrk () {
   try {
@@ -77,18 +80,19 @@ function format (n, digits = 0) {
 }
 
 async function measure (server, url, headers) {
+  const idleMb = residentMegabytes(server.pid)
   await wrk({ url, connections: 100, seconds: warmupSeconds, headers })
   const at100 = await wrk({ url, connections: 100, seconds, headers })
   const at1000 = await wrk({ url, connections: 1000, seconds, headers })
-  return { name: server.name, at100, at1000, rssMb: residentMegabytes(server.pid) }
+  return { name: server.name, at100, at1000, idleMb, rssMb: residentMegabytes(server.pid) }
 }
 
 function report (results) {
-  const rows = [['server', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'socket err', 'RSS MB']]
+  const rows = [['server', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'socket err', 'RSS MB (idle → after)']]
   for (const r of results) {
     for (const [conns, m] of [[100, r.at100], [1000, r.at1000]]) {
       rows.push([r.name, String(conns), format(m.requestsPerSecond), format(m.p50, 2), format(m.p99, 2),
-        String(m.non2xx), String(m.socketErrors), conns === 1000 ? format(r.rssMb, 1) : ''])
+        String(m.non2xx), String(m.socketErrors), conns === 1000 ? `${format(r.idleMb, 1)} → ${format(r.rssMb, 1)}` : ''])
     }
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)))
@@ -96,6 +100,7 @@ function report (results) {
 
   const by = Object.fromEntries(results.map((r) => [r.name, r]))
   const ours = by.muejam
+  if (results.length < 4) return
   const checks = [
     ['throughput vs peer-express @100', ours.at100.requestsPerSecond / by['peer-express'].at100.requestsPerSecond, (v) => v >= 5, '≥ 5×'],
     ['throughput vs naive-fastify @100', ours.at100.requestsPerSecond / by['naive-fastify'].at100.requestsPerSecond, (v) => v >= 2, '≥ 2×'],
@@ -137,6 +142,8 @@ async function main () {
       await startServer({
         name: 'muejam',
         script: join(apiDir, 'dist/server.js'),
+        nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+        logFile: join(workDir, 'muejam.log'),
         cwd: rootDir,
         ready: /Server listening/,
         env: {
@@ -161,8 +168,15 @@ async function main () {
     for (const server of servers) cleanups.push(server.stop)
 
     const headers = { authorization: `Bearer ${token}`, 'x-forwarded-proto': 'https' }
+    if (process.env.BENCH_PAUSE_SECONDS) {
+      // For profiling by hand: the servers stay up with the request to send.
+      writeFileSync(join(workDir, 'request.json'), JSON.stringify({ ports, storyId, headers }))
+      console.log(`servers up for ${process.env.BENCH_PAUSE_SECONDS}s; request in ${join(workDir, 'request.json')}`)
+      await new Promise((resolve) => setTimeout(resolve, Number(process.env.BENCH_PAUSE_SECONDS) * 1000))
+    }
     const results = []
     for (const [server, port] of [[servers[0], ports.muejam], [servers[1], ports.peer], [servers[2], ports.naive], [servers[3], ports.bare]]) {
+      if (only && !only.has(server.name)) continue
       const url = `http://127.0.0.1:${port}/v1/stories/${storyId}`
       const probe = await fetch(url, { headers })
       if (probe.status !== 200) throw new Error(`${server.name} answered ${probe.status} to the benchmarked request: ${await probe.text()}`)

@@ -1,5 +1,4 @@
 import cors from '@fastify/cors'
-import helmet from '@fastify/helmet'
 import auth from '@muejam/auth'
 import configPlugin, { type ConfigStore } from '@muejam/config'
 import dbPool from '@muejam/db-pool'
@@ -15,6 +14,7 @@ import { registerDocs } from './docs.js'
 import { registerModerators } from './moderators.js'
 import { authOptions, healthOptions, rateLimitOptions } from './plugin-options.js'
 import { registerHttpsRedirect } from './plugins/https-redirect.js'
+import { registerSecurityHeaders } from './plugins/security-headers.js'
 import { registerProblemHandlers } from './problem.js'
 import meRoutes from './routes/me/index.js'
 import storyRoutes from './routes/stories/index.js'
@@ -35,6 +35,9 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
   const production = config.NODE_ENV === 'production'
   store.on('rotate', () => { for (const value of secretValues(config)) secrets.add(value) })
 
+  // Before any plugin that adds routes: a context takes its parent's error handler when it is
+  // created, so /metrics refusals are problem+json too.
+  registerProblemHandlers(fastify, { debug: config.DEBUG && !production })
   // First: its hooks time and identify every request, health probes included.
   await fastify.register(observability, {
     metricsToken: config.METRICS_TOKEN,
@@ -44,19 +47,18 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
     sentryRelease: VERSION,
     secrets
   })
-  registerProblemHandlers(fastify, { debug: config.DEBUG && !production })
   if (config.SECURE_SSL_REDIRECT) registerHttpsRedirect(fastify)
-  await fastify.register(helmet, {
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    hsts: config.SECURE_SSL_REDIRECT ? { maxAge: 31_536_000, includeSubDomains: true } : false
-  })
-  await fastify.register(cors, {
-    origin: config.CORS_ORIGINS.length > 0 ? [...config.CORS_ORIGINS] : false,
-    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit', 'ratelimit-policy'],
-    maxAge: 600
-  })
+  registerSecurityHeaders(fastify, { hsts: config.SECURE_SSL_REDIRECT })
+  // Without allowed origins there is nothing for CORS to answer: browsers get no grant.
+  if (config.CORS_ORIGINS.length > 0) {
+    await fastify.register(cors, {
+      origin: [...config.CORS_ORIGINS],
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit', 'ratelimit-policy'],
+      maxAge: 600
+    })
+  }
 
   // Health before the plugins that register checks with it, and before authentication and
   // rate limiting, whose hooks its routes never see.

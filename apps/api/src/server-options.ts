@@ -23,7 +23,9 @@ export function serverOptions (config: Config, secrets: SecretRedactor): Fastify
     trustProxy: config.TRUST_PROXY.length > 0 ? [...config.TRUST_PROXY] : false,
     bodyLimit: config.BODY_LIMIT_BYTES,
     genReqId: requestIdFrom,
-    ...serverTimeouts({ requestTimeoutMs: config.REQUEST_TIMEOUT_MS }),
+    // Node checks socket limits once a second and the timeouts package takes them from 1 s
+    // up: a shorter REQUEST_TIMEOUT_MS still bounds each handler, the socket gets 1 s.
+    ...serverTimeouts({ requestTimeoutMs: Math.max(config.REQUEST_TIMEOUT_MS, 1000) }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Malformed URLs are refused before any hook runs: still a problem body with a request id.

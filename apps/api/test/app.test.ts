@@ -39,3 +39,15 @@ t.test('DEBUG=true (outside production) adds the stack to 5xx bodies', async (t)
   t.equal(response.statusCode, 500)
   t.match(response.json(), { code: 'internal_error', stack: /stories_never/ })
 })
+
+t.test('security headers for a JSON API are on every response, errors included; no CORS without origins', async (t) => {
+  const app = await build(t, await databaseEnv(t, 'headers'))
+  for (const response of [await app.inject('/v1/stories'), await app.inject('/nowhere'), await app.inject('/health/live')]) {
+    t.equal(response.headers['content-security-policy'], "default-src 'none';frame-ancestors 'none'")
+    t.equal(response.headers['x-frame-options'], 'SAMEORIGIN')
+    t.equal(response.headers['referrer-policy'], 'no-referrer')
+    t.equal(response.headers['cross-origin-resource-policy'], 'same-origin')
+  }
+  const preflight = await app.inject({ method: 'OPTIONS', url: '/v1/stories', headers: { origin: 'https://app.example.org', 'access-control-request-method': 'GET' } })
+  t.equal(preflight.headers['access-control-allow-origin'], undefined)
+})

@@ -1,5 +1,7 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import type { Env } from './types.js'
+
+type Sdk = typeof import('@aws-sdk/client-secrets-manager')
 
 const FETCH_TIMEOUT_MS = 5000
 
@@ -7,13 +9,13 @@ const FETCH_TIMEOUT_MS = 5000
  * The client honours the SDK's standard variables; values in `env` win so that a
  * configuration loaded from an explicit environment is fetched with that environment.
  */
-function createClient (env: Env): SecretsManagerClient {
+function createClient (sdk: Sdk, env: Env): SecretsManagerClient {
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION
   const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL
   const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
     ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
     : undefined
-  return new SecretsManagerClient({
+  return new sdk.SecretsManagerClient({
     ...(region ? { region } : {}),
     ...(endpoint ? { endpoint } : {}),
     ...(credentials ? { credentials } : {}),
@@ -24,9 +26,11 @@ function createClient (env: Env): SecretsManagerClient {
 
 /** Fetches a secret holding a JSON object of NAME → value. Error messages never hold values. */
 export async function fetchSecretValues (env: Env, secretId: string): Promise<Record<string, string>> {
-  const client = createClient(env)
+  // Loaded on demand: the SDK costs ~20 MB of memory that services without it should not pay.
+  const sdk = await import('@aws-sdk/client-secrets-manager')
+  const client = createClient(sdk, env)
   try {
-    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }))
+    const { SecretString } = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }))
     if (SecretString === undefined) throw new Error('the secret has no SecretString (binary secrets are not supported)')
     let parsed: unknown
     try {

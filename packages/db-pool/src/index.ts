@@ -5,7 +5,6 @@ import type { ConnectionSource, OwnedDatabase, PoolStats } from './connection.js
 import { createKysely } from './kysely-factory.js'
 import { resolveOptions, type DbPoolOptions } from './options.js'
 import { PgEndpoint } from './pg-endpoint.js'
-import { PGliteDatabase } from './pglite-database.js'
 import { ReplicaSet } from './replica-set.js'
 import { RequestScope } from './request-scope.js'
 import { inTransaction, type TransactionRouteConfig } from './transaction-route.js'
@@ -32,6 +31,11 @@ export interface DbPool {
   replicasInRotation (): string[]
   /** True when the embedded PGlite database is in use. */
   readonly embedded: boolean
+  /**
+   * Kysely on the readers (replicas, else the primary) whose queries are cancelled when
+   * `signal` aborts: for reads shared by several requests, such as batched lookups.
+   */
+  readerFor (signal: AbortSignal): Kysely<DbPoolDatabase>
 }
 
 declare module 'fastify' {
@@ -73,6 +77,8 @@ async function dbPoolPlugin (app: FastifyInstance, rawOptions: DbPoolOptions) {
   let replicaSet: ReplicaSet | undefined
 
   if (options.embedded !== undefined) {
+    // Loaded only for the embedded database: PGlite costs memory a server never needs.
+    const { PGliteDatabase } = await import('./pglite-database.js')
     const embedded = new PGliteDatabase({ ...options.embedded, connectTimeoutMs: options.connectTimeoutMs, retryAfterSeconds: options.retryAfterSeconds })
     app.addHook('onReady', () => embedded.ready)
     owned = [embedded]
@@ -119,7 +125,8 @@ async function dbPoolPlugin (app: FastifyInstance, rawOptions: DbPoolOptions) {
     stats: () => owned.map((database) => database.stats()),
     check,
     replicasInRotation: () => replicaSet?.inRotation() ?? [],
-    embedded: options.embedded !== undefined
+    embedded: options.embedded !== undefined,
+    readerFor: (signal) => createKysely<DbPoolDatabase>(reader, { signal, noteQuery: () => {} })
   } satisfies DbPool)
 
   const sources = { primary, reader }

@@ -214,3 +214,20 @@ t.test('an aborted request stops waiting for a server that accepts but never ans
   await waitFor(() => app.dbPool.stats()[0]?.total === 0, 5000, 'the attempt to be dropped')
   await new Promise((resolve) => setTimeout(resolve, 1000))
 })
+
+t.test('dbPool.readerFor(signal): a shared read on the readers, cancelled in PostgreSQL when its signal aborts', async (t) => {
+  const primary = await labelledDatabase(t, 'primary')
+  const replica = await labelledDatabase(t, 'replica')
+  const marker = `shared_${Date.now()}`
+  const app = await buildApp(t, { primary: { connectionString: primary.url }, replicas: [{ connectionString: replica.url }], poolMax: 1, statementTimeoutMs: 60_000 })
+  const label = await sql<{ name: string }>`select name from whoami`.execute(app.dbPool.readerFor(new AbortController().signal))
+  t.same(label.rows, [{ name: 'replica' }], 'reads go to the replica')
+
+  const controller = new AbortController()
+  const running = sql`select pg_sleep(30) as ${sql.raw(marker)}`.execute(app.dbPool.readerFor(controller.signal)).catch((error: unknown) => error)
+  await waitFor(async () => (await activeQueries(replica.name, marker)).length === 1, 10_000, 'the query to run')
+  controller.abort()
+  t.match(await running, { code: 'query_cancelled' })
+  await waitFor(async () => (await activeQueries(replica.name, marker)).length === 0, 10_000, 'the backend to stop')
+  t.same(app.dbPool.stats()[1], { pool: 'replica-1', total: 1, idle: 1, waiting: 0 }, 'the connection is back in the pool')
+})

@@ -41,84 +41,98 @@ function scrub (event: ErrorEvent, redactor: SecretRedactor): ErrorEvent {
  * HTTP integrations: nothing runs on the request path; a report is built only on error.
  */
 export class ErrorReporter {
-  readonly #client: NodeClient
-  readonly #scope: Scope
-  readonly #flushTimeoutMs: number
+  readonly #options: ErrorReporterOptions
+  #sentry: Promise<{ client: NodeClient, scope: Scope }> | null = null
+  #closed = false
 
-  private constructor (client: NodeClient, scope: Scope, flushTimeoutMs: number) {
-    this.#client = client
-    this.#scope = scope
-    this.#flushTimeoutMs = flushTimeoutMs
+  private constructor (options: ErrorReporterOptions) {
+    this.#options = options
   }
 
   static async create (options: ErrorReporterOptions): Promise<ErrorReporter> {
-    // Loaded only when a DSN is configured: the SDK is large and most test apps never need it.
-    const Sentry = await import('@sentry/node')
-    const { redactor } = options
-    const client = new Sentry.NodeClient({
-      dsn: options.dsn,
-      environment: options.environment,
-      release: options.release,
-      transport: Sentry.makeNodeTransport,
-      stackParser: Sentry.defaultStackParser,
-      // Only what makes an error readable; none of these touch requests or headers. No
-      // dedupe: two requests failing the same way are two occurrences, and every capture
-      // here is explicit (an error object is never sent twice: the SDK marks it).
-      integrations: [
-        Sentry.linkedErrorsIntegration(),
-        Sentry.nodeContextIntegration({ device: false, culture: false, cloudResource: false }),
-        Sentry.contextLinesIntegration()
-      ],
-      // v11's replacement for `sendDefaultPii: false`: collect no user info, cookies,
-      // headers, query strings, bodies or local variables.
-      dataCollection: {
-        userInfo: false,
-        cookies: false,
-        httpHeaders: false,
-        httpBodies: [],
-        urlQueryParams: false,
-        stackFrameVariables: false,
-        databaseQueryData: false,
-        queues: false
-      },
-      enableOpenTelemetrySetup: false,
-      enableRuntimeChannelInjection: false,
-      sendClientReports: false,
-      maxBreadcrumbs: 0,
-      beforeSend: (event) => scrub(event, redactor)
-    })
-    client.init()
-    const scope = new Sentry.Scope()
-    scope.setClient(client)
-    const reporter = new ErrorReporter(client, scope, options.flushTimeoutMs)
+    const reporter = new ErrorReporter(options)
     active.add(reporter)
     return reporter
   }
 
+  /**
+   * The SDK is loaded at the first report, not at start-up: it costs ~40 MB of memory that
+   * a healthy process never needs, and a report can wait the few milliseconds it takes.
+   */
+  #load (): Promise<{ client: NodeClient, scope: Scope }> {
+    this.#sentry ??= import('@sentry/node').then((Sentry) => {
+      const { redactor } = this.#options
+      const client = new Sentry.NodeClient({
+        dsn: this.#options.dsn,
+        environment: this.#options.environment,
+        release: this.#options.release,
+        transport: Sentry.makeNodeTransport,
+        stackParser: Sentry.defaultStackParser,
+        // Only what makes an error readable; none of these touch requests or headers. No
+        // dedupe: two requests failing the same way are two occurrences, and every capture
+        // here is explicit (an error object is never sent twice: the SDK marks it).
+        integrations: [
+          Sentry.linkedErrorsIntegration(),
+          Sentry.nodeContextIntegration({ device: false, culture: false, cloudResource: false }),
+          Sentry.contextLinesIntegration()
+        ],
+        // v11's replacement for `sendDefaultPii: false`: collect no user info, cookies,
+        // headers, query strings, bodies or local variables.
+        dataCollection: {
+          userInfo: false,
+          cookies: false,
+          httpHeaders: false,
+          httpBodies: [],
+          urlQueryParams: false,
+          stackFrameVariables: false,
+          databaseQueryData: false,
+          queues: false
+        },
+        enableOpenTelemetrySetup: false,
+        enableRuntimeChannelInjection: false,
+        sendClientReports: false,
+        maxBreadcrumbs: 0,
+        beforeSend: (event) => scrub(event, redactor)
+      })
+      client.init()
+      const scope = new Sentry.Scope()
+      scope.setClient(client)
+      return { client, scope }
+    })
+    return this.#sentry
+  }
+
   /** Sends one event for an error; `request` adds its id, route, method, status and user id. */
   capture (error: unknown, request?: ReportedRequest | null): void {
-    const scope = this.#scope.clone()
-    if (request !== undefined && request !== null) {
-      scope.setTags({ request_id: request.id, route: request.route, method: request.method, status: request.status })
-      scope.setTransactionName(`${request.method} ${request.route}`)
-      if (request.userId !== null) scope.setUser({ id: request.userId })
-    }
-    scope.captureException(error)
+    if (this.#closed) return
+    this.#load().then(({ scope: base }) => {
+      const scope = base.clone()
+      if (request !== undefined && request !== null) {
+        scope.setTags({ request_id: request.id, route: request.route, method: request.method, status: request.status })
+        scope.setTransactionName(`${request.method} ${request.route}`)
+        if (request.userId !== null) scope.setUser({ id: request.userId })
+      }
+      scope.captureException(error)
+    }, () => {})
   }
 
   /** Reports a crash (uncaught exception, unhandled rejection) and waits for it to be sent. */
   async captureCrash (error: unknown): Promise<boolean> {
-    const scope = this.#scope.clone()
+    const { client, scope: base } = await this.#load()
+    const scope = base.clone()
     scope.setLevel('fatal')
     scope.setTag('crash', true)
     scope.captureException(error, { mechanism: { type: 'onuncaughtexception', handled: false } })
-    return await this.#client.flush(this.#flushTimeoutMs)
+    return await client.flush(this.#options.flushTimeoutMs)
   }
 
   /** Sends what is pending (bounded by the flush timeout) and stops reporting. */
   async close (): Promise<boolean> {
     active.delete(this)
-    return await this.#client.close(this.#flushTimeoutMs)
+    this.#closed = true
+    if (this.#sentry === null) return true
+    const { client } = await this.#sentry
+    return await client.close(this.#options.flushTimeoutMs)
   }
 }
 

@@ -129,6 +129,9 @@ t.test('app.reportError reports a handled error with its request; without a DSN 
   const handled = events.find((event) => event.tags?.request_id === 'handled-1')
   t.match(handled, { transaction: 'GET /v1/me', user: { id: 'user_42' }, exception: { values: [{ value: 'profile cache refresh failed' }] } })
   t.ok(events.some((event) => event.tags?.request_id === undefined), 'an error without a request carries no request tags')
+  app.reportError(new Error('after close'))
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal(ingest.events().length, 2, 'a closed app reports nothing more')
 
   const quiet = await build(t, {})
   quiet.get('/x', async (request) => { quiet.reportError(new Error('nowhere to go'), request); return 'ok' })

@@ -7,6 +7,7 @@ import { ensureProfile } from '../me/repository.js'
 import { bearer, IdParams, problems } from '../schemas.js'
 import { trimBody } from '../trim-body.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
+import { StoryLoader } from './story-loader.js'
 import {
   appendChapter, findStory, insertStory, listChapters, listPublished, softDeleteStory, updateStory, type StoryRow
 } from './repository.js'
@@ -57,6 +58,7 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', trimBody)
   /** The caller's profile id, per request, for story creation. */
   const authors = new WeakMap<FastifyRequest, string>()
+  const stories = new StoryLoader((signal) => app.dbPool.readerFor(signal))
 
   app.get('/stories', {
     schema: {
@@ -112,7 +114,7 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Story, ...problems(400, 404, 503) }
     }
   }, async (request) => {
-    const story = await findStory(request.dbRead, request.params.id)
+    const story = await stories.load(request.params.id, request.signal)
     if (story === undefined || !isVisibleTo(story, request)) throw storyNotFound()
     return toStory(story)
   })
@@ -153,7 +155,7 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const byAuthor = story.author_user_id === auth.userId
     if (!byAuthor && !await app.moderators.isActive(auth.userId)) throw refuseWrite(story)
     if (!await softDeleteStory(db, story.id)) throw storyNotFound()
-    if (!byAuthor) request.server.audit({ event: 'story.deleted_by_moderator', actor: auth.userId, target: story.id, outcome: 'success' }, request)
+    if (!byAuthor) request.server.audit({ event: 'story.deleted_by_moderator', actor: auth.userId, target: story.id, owner: story.author_user_id, outcome: 'success' }, request)
     return reply.code(204).send(null)
   })
 

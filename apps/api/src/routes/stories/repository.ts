@@ -37,6 +37,14 @@ export function listPublished (db: Kysely<Database>, limit: number, after: FeedP
   return query.orderBy('s.published_at', 'desc').orderBy('s.id', 'desc').limit(limit + 1).execute() as Promise<StoryRow[]>
 }
 
+/** The stories among `ids` that are not deleted, whoever may see them: one query for a batch. */
+export function findStories (db: Kysely<Database>, ids: readonly string[]): Promise<StoryRow[]> {
+  return storiesWithAuthors(db)
+    .where(sql<boolean>`s.id = any(${ids}::uuid[])`)
+    .where('s.deleted_at', 'is', null)
+    .execute() as Promise<StoryRow[]>
+}
+
 /** A story that is not deleted, whoever may see it; `forUpdate` locks it for the transaction. */
 export function findStory (db: Kysely<Database>, id: string, { forUpdate = false } = {}): Promise<StoryRow | undefined> {
   let query = storiesWithAuthors(db).where('s.id', '=', id).where('s.deleted_at', 'is', null)
