@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { guardClientGone } from './client-gone.js'
 import { InvalidOptionError, InvalidRouteTimeoutError, RequestTimeoutError } from './errors.js'
 
 export { InvalidOptionError, InvalidRouteTimeoutError, RequestTimeoutError } from './errors.js'
@@ -139,6 +140,7 @@ async function timeoutsPlugin (app: FastifyInstance, options: TimeoutsOptions) {
     // Fastify times the request from routing on, aborts request.signal and sends
     // FST_ERR_HANDLER_TIMEOUT; the route's error handler turns that into our 504.
     route.handlerTimeout = deadline
+    guardClientGone(route)
     keepOutermost<Handler>(route, 'handler', afterDeadline)
     keepOutermost<ErrorHandler>(route, 'errorHandler', (own, isOutermost) => function deadlineErrorHandler (error, request, reply) {
       if (isOutermost() && isHandlerTimeout(error)) {
