@@ -21,9 +21,21 @@ const config = store.config
 const secrets = new SecretRedactor(secretValues(config))
 const server = Fastify(serverOptions(config, secrets))
 
+/** Time kept at the end of SHUTDOWN_TIMEOUT_MS to cancel the queries of cut requests. */
+const cancelGraceMs = Math.min(1000, Math.floor(config.SHUTDOWN_TIMEOUT_MS / 4))
+
+class ShutdownTimeoutError extends Error {
+  constructor () {
+    super(`in-flight requests did not finish within SHUTDOWN_TIMEOUT_MS (${config.SHUTDOWN_TIMEOUT_MS} ms): they were cut`)
+  }
+}
+
 // SIGTERM/SIGINT: readiness fails at once so load balancers stop sending; after the drain
-// the server stops accepting, finishes in-flight requests and closes pools and Redis. Past
-// SHUTDOWN_TIMEOUT_MS, or on a second signal, the process exits 1.
+// the server stops accepting, finishes in-flight requests and closes pools and Redis. When
+// in-flight requests outlast SHUTDOWN_TIMEOUT_MS, their connections are cut shortly before
+// it, which aborts their signals, so their queries are cancelled in PostgreSQL rather than
+// left running (a write would still land after the process is gone); then the process exits
+// 1, by SHUTDOWN_TIMEOUT_MS at the latest. A second signal exits 1 at once.
 closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: server.log }, async ({ signal, err }) => {
   if (err) {
     server.log.fatal({ err }, 'crashed; shutting down')
@@ -31,11 +43,21 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: server.log }, async 
   } else {
     server.log.info({ signal, drain_ms: config.SHUTDOWN_DRAIN_MS }, 'shutting down')
   }
+  let cut = false
+  const cutTimer = setTimeout(() => {
+    cut = true
+    server.log.error({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out: cutting in-flight requests')
+    server.server.closeAllConnections()
+  }, config.SHUTDOWN_TIMEOUT_MS - cancelGraceMs)
   if (server.hasDecorator('health')) server.health.startDraining()
   if (!err && config.SHUTDOWN_DRAIN_MS > 0) await sleep(config.SHUTDOWN_DRAIN_MS)
   await server.close()
+  clearTimeout(cutTimer)
+  if (cut) throw new ShutdownTimeoutError()
   server.log.info('closed')
 })
 
 await server.register(app, { store, secrets })
-await server.listen({ host: config.HOST, port: config.PORT })
+// A backlog above Node's 511, so a burst of new connections is queued rather than dropped
+// (a dropped SYN costs the client a 1 s retransmit); the kernel caps it at somaxconn.
+await server.listen({ host: config.HOST, port: config.PORT, backlog: 4096 })

@@ -287,7 +287,7 @@ t.test('Redis killed mid-run: every request answers within 200 ms, "open" passes
       report = await api.request('/health/ready')
     } while (report.json().status !== 'degraded' && Date.now() < deadline)
     t.equal(report.status, 200, 'readiness holds: the store is not critical')
-    t.match(report.json(), { status: 'degraded', checks: { rate_limit_store: { status: 'unhealthy', error: 'check failed' }, database: { status: 'healthy' } } })
+    t.match(report.json(), { status: 'degraded', checks: { cache: { status: 'unhealthy', error: 'check failed' }, database: { status: 'healthy' } } })
   }
   t.ok(await metricSum([open], 'muejam_rate_limit_store_errors_total') >= 21, 'store errors are counted in metrics')
 
@@ -319,7 +319,7 @@ t.test('Redis killed mid-run: every request answers within 200 ms, "open" passes
   do {
     ready = await open.request('/health/ready')
   } while (ready.json().status !== 'healthy' && Date.now() < deadline)
-  t.match(ready.json(), { status: 'healthy', checks: { rate_limit_store: { status: 'healthy' } } }, 'readiness is healthy again')
+  t.match(ready.json(), { status: 'healthy', checks: { cache: { status: 'healthy' } } }, 'readiness is healthy again')
 
   const outageS = Math.ceil((resumed - outageStarted) / 1000)
   for (const [api, mode] of [[open, 'open'], [closed, 'closed']] as const) {

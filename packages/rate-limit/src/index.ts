@@ -99,7 +99,7 @@ async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptio
 
   if (store.kind === 'redis' && app.hasDecorator('health')) {
     const health = (app as unknown as { health: HealthRegistry }).health
-    health.addCheck('rate_limit_store', () => store.check(), { critical: false })
+    health.addCheck('cache', () => store.check(), { critical: false })
   }
 }
 

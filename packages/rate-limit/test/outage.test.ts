@@ -176,7 +176,7 @@ t.test('checkStore and the health check follow the store; the check is registere
     before: async (app) => { await app.register(fakeHealth) }
   })
   t.equal(checks.length, 1)
-  t.equal(checks[0]?.name, 'rate_limit_store')
+  t.equal(checks[0]?.name, 'cache')
   t.same(checks[0]?.options, { critical: false })
   await t.resolves(checks[0]!.check())
   redis.freeze()
