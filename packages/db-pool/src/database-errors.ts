@@ -24,8 +24,27 @@ export function isRetryableTransactionError (error: unknown): boolean {
   return state === '40001' || state === '40P01'
 }
 
-/** What a client may see of a database error: unique violations become 409, the rest is kept. */
+/*
+ * Fields of a PostgreSQL error that quote the data of the statement or the failing row
+ * ("Failing row contains (…)", "Key (handle)=(…) already exists"): request bodies, in short.
+ * They stay readable, but not enumerable, so loggers and error reporters that copy an
+ * error's own fields leave them out.
+ */
+const ROW_DATA_FIELDS = ['detail', 'where', 'internalQuery']
+
+function hideRowData (error: unknown): void {
+  if (typeof error !== 'object' || error === null) return
+  for (const field of ROW_DATA_FIELDS) {
+    if (Object.hasOwn(error, field)) Object.defineProperty(error, field, { enumerable: false })
+  }
+}
+
+/**
+ * What a client may see of a database error: unique violations become 409, the rest is kept.
+ * Either way the row data it quotes is kept out of logs.
+ */
 export function toClientError (error: unknown): unknown {
+  hideRowData(error)
   return sqlState(error) === '23505' ? new DbConflictError(error) : error
 }
 

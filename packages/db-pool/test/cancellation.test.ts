@@ -231,3 +231,10 @@ t.test('dbPool.readerFor(signal): a shared read on the readers, cancelled in Pos
   await waitFor(async () => (await activeQueries(replica.name, marker)).length === 0, 10_000, 'the backend to stop')
   t.same(app.dbPool.stats()[1], { pool: 'replica-1', total: 1, idle: 1, waiting: 0 }, 'the connection is back in the pool')
 })
+
+t.test('dbPool.readerFor(signal) reads from the primary when there is no replica', async (t) => {
+  const primary = await labelledDatabase(t, 'primary')
+  const app = await buildApp(t, { primary: { connectionString: primary.url } })
+  const { rows } = await sql<{ name: string }>`select name from whoami`.execute(app.dbPool.readerFor(new AbortController().signal))
+  t.same(rows, [{ name: 'primary' }])
+})

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import t from 'tap'
+import { toClientError } from '../src/database-errors.js'
 import { buildApp, labelledDatabase, runSql } from './helpers/setup.js'
 
 const countNotes = async (url: string) => Number((await runSql<{ n: string }>(url, 'select count(*) as n from notes'))[0]?.n)
@@ -108,6 +109,21 @@ t.test('a unique violation is a 409 conflict without the database message', asyn
   t.equal(response.json().code, 'conflict')
   t.notMatch(response.body, /duplicate|notes_body_key|twice/, 'no database text')
   await t.rejects(sql`insert into notes (body) values ('twice')`.execute(app.db), { name: 'DbConflictError', cause: { code: '23505' } })
+})
+
+t.test('a database error keeps the row data it quotes out of serialized errors, still readable by code', async (t) => {
+  const primary = await labelledDatabase(t, 'primary')
+  const app = await buildApp(t, { primary: { connectionString: primary.url } })
+  await sql`alter table notes add constraint notes_refused check (body <> 'private-draft-text')`.execute(app.db)
+  const error = await sql`insert into notes (body) values ('private-draft-text')`.execute(app.db).catch((caught: unknown) => caught) as Record<string, unknown>
+  t.match(error, { code: '23514', constraint: 'notes_refused' })
+  t.match(error.detail, /Failing row contains .*private-draft-text/, 'readable')
+  t.notOk(Object.keys(error).includes('detail'), 'not enumerable')
+  t.notMatch(JSON.stringify(error), /private-draft-text/, 'so not serialized')
+  const duplicate = await sql`insert into notes (body) values ('unique-body'), ('unique-body')`.execute(app.db).catch((caught: unknown) => caught) as { cause: Record<string, unknown> }
+  t.match(duplicate.cause, { code: '23505' })
+  t.notMatch(JSON.stringify(duplicate.cause), /unique-body/, 'nor the key of a unique violation')
+  t.equal(toClientError('a driver rejecting with a string'), 'a driver rejecting with a string', 'anything else passes through')
 })
 
 t.test('Kysely transactions, controlled transactions and savepoints work on app.db', async (t) => {

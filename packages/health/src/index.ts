@@ -36,6 +36,11 @@ export interface HealthOptions {
   pressureSampleIntervalMs?: number
   /** `Retry-After` of a shed request, in seconds. Default 10. */
   retryAfterS?: number
+  /**
+   * Merged into the `config` of each health route, for the host's other plugins: e.g.
+   * `{ auth: false }` so a probe that sends an `Authorization` header is not refused. Default `{}`.
+   */
+  routeConfig?: Record<string, unknown>
 }
 
 type PressureHandler = (request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => Promise<void> | void
@@ -49,6 +54,8 @@ declare module 'fastify' {
     pressureHandler?: PressureHandler
   }
 }
+
+const TYPE_EVENT_LOOP_DELAY = underPressure.TYPE_EVENT_LOOP_DELAY
 
 const PREFIX = /^\/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~-]$/
 
@@ -78,8 +85,13 @@ function resolveOptions (options: HealthOptions) {
   if (diskUnhealthyPercent < diskDegradedPercent) {
     throw new InvalidOptionError('diskUnhealthyPercent', 'must not be below diskDegradedPercent')
   }
+  const routeConfig = options.routeConfig === undefined ? {} : options.routeConfig
+  if (typeof routeConfig !== 'object' || routeConfig === null || Array.isArray(routeConfig)) {
+    throw new InvalidOptionError('routeConfig', 'must be an object')
+  }
   return {
     prefix,
+    routeConfig,
     version,
     cacheMs: integer('cacheMs', options.cacheMs ?? 1000, 0, 60_000),
     checkTimeoutMs: integer('checkTimeoutMs', options.checkTimeoutMs ?? 1000, 1, 60_000),
@@ -113,11 +125,18 @@ async function healthPlugin (app: FastifyInstance, options: HealthOptions) {
     maxRssBytes,
     sampleInterval: settings.pressureSampleIntervalMs,
     retryAfter: retryAfterS,
-    pressureHandler: async (_request, reply) => {
+    pressureHandler: async (_request, reply, type) => {
+      // Start-up (module loading, an embedded database's initdb) blocks the loop; that delay
+      // says nothing about the load, so it sheds nothing until two samples after listening.
+      if (type === TYPE_EVENT_LOOP_DELAY && Date.now() < sheddingFrom) return
       reply.header('retry-after', String(retryAfterS))
       throw new OverloadedError(retryAfterS)
     }
   })
+  let sheddingFrom = Number.POSITIVE_INFINITY
+  const settle = async () => { sheddingFrom = Date.now() + 2 * settings.pressureSampleIntervalMs }
+  app.addHook('onReady', settle)
+  app.addHook('onListen', settle)
 
   registry.addCheck('event_loop', () => {
     const { eventLoopDelay, eventLoopUtilized } = app.memoryUsage()
@@ -147,7 +166,7 @@ async function healthPlugin (app: FastifyInstance, options: HealthOptions) {
   // The routes live in a scope of their own: nothing they add leaks into the host app.
   await app.register(async (routes) => {
     // Health routes answer while the process sheds load: an orchestrator must still see it alive.
-    const config = { pressureHandler: () => undefined }
+    const config = { ...settings.routeConfig, pressureHandler: () => undefined }
     const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store')
 
     routes.get(`${settings.prefix}/live`, {

@@ -32,6 +32,21 @@ t.test('a custom prefix moves every route', async (t) => {
   t.equal((await app.inject('/health/live')).statusCode, 404)
 })
 
+t.test('routeConfig reaches every health route\'s config, for the host\'s other plugins', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  const seen: Record<string, unknown> = {}
+  // What a host plugin that reads route config (an authentication hook) sees.
+  app.addHook('onRequest', async (request) => {
+    const config = request.routeOptions.config as unknown as { auth?: unknown, pressureHandler?: unknown }
+    seen[request.url] = { auth: config.auth, pressureHandler: typeof config.pressureHandler }
+  })
+  await app.register(health, { diskUsage: async () => 10, routeConfig: { auth: false, pressureHandler: 'replaced' } })
+  for (const url of ['/health/live', '/health/ready', '/health']) t.equal((await app.inject(url)).statusCode, 200)
+  const expected = { auth: false, pressureHandler: 'function' }
+  t.same(seen, { '/health/live': expected, '/health/ready': expected, '/health': expected }, 'the plugin\'s own pressureHandler is kept')
+})
+
 t.test('bad options stop registration with MUEJAM_HEALTH_INVALID_OPTION', async (t) => {
   const cases: Array<[string, Record<string, unknown>]> = [
     ['prefix', { prefix: '' }],
@@ -54,7 +69,9 @@ t.test('bad options stop registration with MUEJAM_HEALTH_INVALID_OPTION', async 
     ['maxHeapUsedBytes', { maxHeapUsedBytes: -1 }],
     ['maxRssBytes', { maxRssBytes: '1GB' }],
     ['pressureSampleIntervalMs', { pressureSampleIntervalMs: 5 }],
-    ['retryAfterS', { retryAfterS: 0 }]
+    ['retryAfterS', { retryAfterS: 0 }],
+    ['routeConfig', { routeConfig: null }],
+    ['routeConfig', { routeConfig: ['auth'] }]
   ]
   for (const [name, options] of cases) {
     const app = Fastify()
