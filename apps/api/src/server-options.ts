@@ -3,7 +3,7 @@ import type { Config } from '@muejam/config'
 import { SECRET_VARIABLES } from '@muejam/config'
 import { loggerOptions, requestIdFrom, SecretRedactor } from '@muejam/observability'
 import { serverTimeouts } from '@muejam/timeouts'
-import type { FastifyHttpOptions } from 'fastify'
+import { LogController, type FastifyHttpOptions } from 'fastify'
 import { sendProblem, toProblem } from './problem.js'
 
 /** Every secret value of the configuration, to scrub from logs and error reports. */
@@ -19,7 +19,7 @@ export function serverOptions (config: Config, secrets: SecretRedactor): Fastify
   return {
     logger: loggerOptions({ level: config.LOG_LEVEL, secrets }),
     // Access logs belong to the load balancer; errors, audit events and lifecycle are logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.TRUST_PROXY.length > 0 ? [...config.TRUST_PROXY] : false,
     bodyLimit: config.BODY_LIMIT_BYTES,
     genReqId: requestIdFrom,
