@@ -1,3 +1,4 @@
+import { cancelledError } from '@muejam/db-pool'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/database.js'
 import { findStories, type StoryRow } from './repository.js'
@@ -29,7 +30,7 @@ export class StoryLoader {
   }
 
   load (id: string, signal: AbortSignal): Promise<StoryRow | undefined> {
-    if (signal.aborted) return Promise.reject(signal.reason)
+    if (signal.aborted) return Promise.reject(cancelledError(signal))
     let batch = this.#batch
     if (batch === null) {
       batch = this.#batch = { waiters: new Map(), pending: 0, controller: new AbortController() }
@@ -38,7 +39,7 @@ export class StoryLoader {
     const current = batch
     return new Promise((resolve, reject) => {
       const onAbort = () => {
-        reject(signal.reason)
+        reject(cancelledError(signal))
         if (--current.pending === 0) current.controller.abort()
       }
       const settled = () => signal.removeEventListener('abort', onAbort)
