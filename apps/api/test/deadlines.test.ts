@@ -2,11 +2,11 @@ import { connect, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connectAdmin } from '@muejam/testing/database'
 import t, { type Test } from 'tap'
+import { type ApiProcess, type ApiResponse, startApiProcess, waitFor } from './helpers/api-process.js'
 import { authHeaders } from './helpers/auth.js'
 import { databaseEnv } from './helpers/build.js'
 import { watchActivity } from './helpers/pg-activity.js'
 import { seedStory, storedStory } from './helpers/seed.js'
-import { type HttpResult, type SpawnedServer, startServer, waitFor } from './helpers/spawned-server.js'
 
 /*
  * Deadlines of the real server process (`node dist/server.js`): a request stuck in
@@ -17,7 +17,7 @@ import { type HttpResult, type SpawnedServer, startServer, waitFor } from './hel
 t.test('a request blocked on a row lock is answered 504 at its deadline, its query is cancelled in PostgreSQL, nothing is written and the same pool serves the next request', async (t) => {
   const env = await databaseEnv(t, 'deadline_lock')
   // One connection in the pool: if the cancelled query kept it, the next request could not run.
-  const server = await startServer(t, { ...env, LOG_LEVEL: 'warn', REQUEST_TIMEOUT_MS: '500', DB_POOL_MAX: '1', DB_CONNECT_TIMEOUT_MS: '2000' })
+  const server = await startApiProcess(t, { ...env, LOG_LEVEL: 'warn', REQUEST_TIMEOUT_MS: '500', DB_POOL_MAX: '1', DB_CONNECT_TIMEOUT_MS: '2000' })
   const activity = await watchActivity(t, env.DATABASE_URL)
   const author = `user_deadline_${process.pid}`
   const story = await seedStory(activity.client, author)
@@ -111,8 +111,8 @@ function slowClient (port: number, text: string, everyMs = 1000): SlowClient {
 }
 
 /** Fresh-connection requests every 200 ms while `busy` runs: what other clients see meanwhile. */
-async function othersWhile (server: SpawnedServer, user: string, busy: Promise<unknown>): Promise<Array<HttpResult | Error>> {
-  const results: Array<HttpResult | Error> = []
+async function othersWhile (server: ApiProcess, user: string, busy: Promise<unknown>): Promise<Array<ApiResponse | Error>> {
+  const results: Array<ApiResponse | Error> = []
   const state = { running: true }
   const stop = () => { state.running = false }
   busy.then(stop, stop)
@@ -123,7 +123,7 @@ async function othersWhile (server: SpawnedServer, user: string, busy: Promise<u
   return results
 }
 
-function assertServed (t: Test, results: Array<HttpResult | Error>) {
+function assertServed (t: Test, results: Array<ApiResponse | Error>) {
   const failures = results.filter((result) => result instanceof Error || result.status !== 200)
   t.ok(results.length >= 10, `others kept sending (${results.length} requests)`)
   t.same(failures, [], 'every other request was answered 200')
@@ -134,7 +134,7 @@ function assertServed (t: Test, results: Array<HttpResult | Error>) {
 t.test('slow-loris clients sending headers one byte a second are disconnected by headersTimeout with the production defaults while others are served', async (t) => {
   const env = await databaseEnv(t, 'deadline_loris')
   // REQUEST_TIMEOUT_MS left at its default (30 s): headersTimeout is then 10 s.
-  const server = await startServer(t, { ...env, LOG_LEVEL: 'warn', RATE_LIMIT_MAX_AUTHENTICATED: '100000' })
+  const server = await startApiProcess(t, { ...env, LOG_LEVEL: 'warn', RATE_LIMIT_MAX_AUTHENTICATED: '100000' })
   const request = `GET /v1/stories HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: ${'s'.repeat(200)}\r\n\r\n`
   // Twenty slow clients, and one that connects and never sends a byte.
   const clients = [...Array.from({ length: 20 }, () => slowClient(server.port, request)), slowClient(server.port, '')]
@@ -159,7 +159,7 @@ t.test('slow-loris clients sending headers one byte a second are disconnected by
 t.test('a client sending its body one byte a second is cut off at the request deadline while others are served', async (t) => {
   const env = await databaseEnv(t, 'deadline_slow_body')
   // REQUEST_TIMEOUT_MS=2000: the request, body included, must arrive within 2 s.
-  const server = await startServer(t, { ...env, LOG_LEVEL: 'warn', REQUEST_TIMEOUT_MS: '2000', RATE_LIMIT_MAX_AUTHENTICATED: '100000' })
+  const server = await startApiProcess(t, { ...env, LOG_LEVEL: 'warn', REQUEST_TIMEOUT_MS: '2000', RATE_LIMIT_MAX_AUTHENTICATED: '100000' })
   const author = `user_slow_body_${process.pid}`
   const body = JSON.stringify({ title: 'A story that arrives too slowly', description: 'x'.repeat(100) })
   const head = `POST /v1/stories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${authHeaders(author).authorization}\r\n` +

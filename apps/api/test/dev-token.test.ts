@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestKey, decodeToken, signToken as signJws } from '@muejam/testing/jwks'
 import t from 'tap'
+import { runScript, SERVER_JS, startApiProcess, TOKEN_JS } from './helpers/api-process.js'
 import { signToken } from './helpers/auth.js'
 import { databaseEnv } from './helpers/build.js'
-import { runScript, SERVER_JS, startServerProcess, TOKEN_JS } from './helpers/server-process.js'
 
 const DEVELOPMENT_ISSUER = 'https://development-issuer.muejam.invalid'
 
@@ -39,8 +39,8 @@ function productionEnv (): Record<string, string> {
 t.test('a built server with no AUTH_ISSUER trusts only the development issuer; node dist/token.js in the same directory signs tokens it accepts', async (t) => {
   const cwd = await workingDirectory(t)
   const env = { ...await databaseEnv(t, 'dev_token'), NODE_ENV: 'development' }
-  const server = await startServerProcess(t, { env, cwd })
-  t.match(server.lines.find((line) => line.level === 40 && /no AUTH_ISSUER/.test(String(line.msg))), { issuer: DEVELOPMENT_ISSUER },
+  const server = await startApiProcess(t, env, { cwd, testAuth: false })
+  t.match(server.logs().find((line) => line.level === 40 && /no AUTH_ISSUER/.test(String(line.msg))), { issuer: DEVELOPMENT_ISSUER },
     'it says so at start-up')
   const keys = join(cwd, '.data', 'dev-keys')
   t.equal((await stat(join(keys, 'development-issuer.private.pem'))).mode & 0o777, 0o600, 'the private key is readable by its owner only')
@@ -81,7 +81,7 @@ t.test('a built server with no AUTH_ISSUER trusts only the development issuer; n
   t.equal(usage.code, 1)
   t.equal(usage.stdout, '')
   t.match(usage.stderr, /^usage: pnpm token -- --sub <user id>/)
-  t.equal(await server.stop(), 0)
+  t.equal((await server.terminate()).code, 0)
 })
 
 t.test('the token script refuses NODE_ENV=production and prints no token', async (t) => {

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { connectAdmin } from '@muejam/testing/database'
+import { startSentryIngest } from '@muejam/testing/sentry-ingest'
 import { sql } from 'kysely'
 import t from 'tap'
-import { signToken, TEST_AUTH_ENV } from './helpers/auth.js'
+import { startApiProcess } from './helpers/api-process.js'
+import { signToken } from './helpers/auth.js'
 import { build, databaseEnv, inspectDatabase } from './helpers/build.js'
-import { startSentryIngest } from './helpers/sentry-ingest.js'
-import { startServerProcess } from './helpers/server-process.js'
 import { createStory } from './helpers/stories.js'
 
 const COOKIE_VALUE = randomBytes(24).toString('base64url')
@@ -66,7 +66,7 @@ t.test('an error thrown inside a route produces exactly one event at the ingest 
 t.test('the built server reports a 500 once and flushes it before a clean exit', async (t) => {
   const env = await databaseEnv(t, 'sentry_process')
   const ingest = await startSentryIngest(t)
-  const server = await startServerProcess(t, { env: { ...TEST_AUTH_ENV, ...env, SENTRY_DSN: ingest.dsn } })
+  const server = await startApiProcess(t, { ...env, SENTRY_DSN: ingest.dsn })
   const token = signToken('user_2abcProcessReader')
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-request-id': 'process-report-1' }
   t.equal((await fetch(`${server.url}/v1/me`, { headers })).status, 200)
@@ -77,7 +77,7 @@ t.test('the built server reports a 500 once and flushes it before a clean exit',
   t.equal(failed.status, 500)
   t.equal(failed.headers.get('x-request-id'), 'process-report-1')
   t.equal((await fetch(`${server.url}/v1/stories?limit=1`)).status, 500, 'a second failing request')
-  t.equal(await server.stop(), 0)
+  t.equal((await server.terminate()).code, 0)
 
   const events = ingest.events() as unknown as SentryEvent[]
   t.equal(events.length, 2, 'one event per failed request, all delivered before the process exited')

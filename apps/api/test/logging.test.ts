@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto'
 import { Agent, request as httpRequest } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
-import { connectAdmin, createTestDatabase } from '@muejam/testing/database'
+import { connectAdmin } from '@muejam/testing/database'
 import { startPgbouncer } from '@muejam/testing/pgbouncer'
+import { startSentryIngest } from '@muejam/testing/sentry-ingest'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
-import { authHeaders, signToken, TEST_AUTH_ENV } from './helpers/auth.js'
-import { build, databaseEnv, inspectDatabase } from './helpers/build.js'
+import { startApiProcess } from './helpers/api-process.js'
+import { authHeaders, signToken } from './helpers/auth.js'
+import { build, createRoleDatabase, databaseEnv, inspectDatabase } from './helpers/build.js'
 import { samplesOf, scrape, valueOf } from './helpers/metrics.js'
-import { startSentryIngest } from './helpers/sentry-ingest.js'
-import { startServerProcess } from './helpers/server-process.js'
 import { createStory } from './helpers/stories.js'
 
 type Line = Record<string, unknown>
@@ -36,15 +36,6 @@ function credentialForms (values: Record<string, string>): Array<[string, string
 function assertNoneIn (t: Test, text: string, forbidden: Array<[string, string]>, where: string) {
   const found = forbidden.filter(([, value]) => text.includes(value)).map(([name]) => name)
   t.same(found, [], `no secret, token or cookie in ${where}`)
-}
-
-async function admin (statement: string): Promise<void> {
-  const client = await connectAdmin()
-  try {
-    await client.query(statement)
-  } finally {
-    await client.end()
-  }
 }
 
 t.test('with a secret-bearing configuration, no token, cookie or secret appears in any log line: success, auth failure, 500', async (t) => {
@@ -110,15 +101,7 @@ t.test('with a secret-bearing configuration, no token, cookie or secret appears 
 })
 
 t.test('the built server, with a password role through pgbouncer and every secret set, writes none of them to stdout or stderr', async (t) => {
-  const database = await createTestDatabase(t, 'api_logging_process')
-  const role = `muejam_logging_${randomBytes(4).toString('hex')}`
-  const password = randomBytes(18).toString('base64url')
-  await admin(`create role "${role}" login password '${password}'`)
-  await admin(`alter database "${database.name}" owner to "${role}"`)
-  t.teardown(async () => {
-    await database.drop()
-    await admin(`drop role if exists "${role}"`)
-  })
+  const { database, role, password } = await createRoleDatabase(t, 'logging_process')
   // pgbouncer checks the password against the role's, as PostgreSQL stores it.
   const bouncer = await startPgbouncer(t, { databaseUrl: database.url, passwordAuth: true })
   const ingest = await startSentryIngest(t)
@@ -128,9 +111,7 @@ t.test('the built server, with a password role through pgbouncer and every secre
     DATABASE_URL: bouncer.url(role, password),
     SENTRY_DSN: ingest.dsn
   }
-  const server = await startServerProcess(t, {
-    env: { ...TEST_AUTH_ENV, ...secrets, LOG_LEVEL: 'trace', MIGRATE_ON_START: 'true', DB_POOL_MAX: '3' }
-  })
+  const server = await startApiProcess(t, { ...secrets, LOG_LEVEL: 'trace', MIGRATE_ON_START: 'true', DB_POOL_MAX: '3' })
   const token = signToken('user_2abcProcess')
   const expired = expiredToken('user_2abcProcess')
   const credentials = { authorization: `Bearer ${token}`, cookie: COOKIE, 'content-type': 'application/json' }
@@ -148,12 +129,12 @@ t.test('the built server, with a password role through pgbouncer and every secre
   await client.query('alter table chapters add constraint chapters_refused check (false) not valid').finally(() => client.end())
   const failed = await send('/v1/stories', { method: 'POST', headers: credentials, body: { title: 'Refused', chapters: [{ title: 'Two', content: BODY_MARKER }] } })
   t.equal(failed.status, 500)
-  t.equal(await server.stop(), 0, 'a clean shutdown')
+  t.equal((await server.terminate()).code, 0, 'a clean shutdown')
 
   const output = server.output()
-  t.ok(server.lines.some((line) => line.level === 50 && line.reqId === failed.headers.get('x-request-id')), 'the 500 is in the log, with its request id')
-  t.ok(server.lines.some((line) => line.event === 'auth.failed' && line.request_id === refused.headers.get('x-request-id')), 'the refused token is audited')
-  t.ok(server.lines.some((line) => line.event === 'metrics.auth_failed'), 'the refused scrape is audited')
+  t.ok(server.logs().some((line) => line.level === 50 && line.reqId === failed.headers.get('x-request-id')), 'the 500 is in the log, with its request id')
+  t.ok(server.logs().some((line) => line.event === 'auth.failed' && line.request_id === refused.headers.get('x-request-id')), 'the refused token is audited')
+  t.ok(server.logs().some((line) => line.event === 'metrics.auth_failed'), 'the refused scrape is audited')
   assertNoneIn(t, output, credentialForms({
     token,
     expired,
@@ -163,7 +144,7 @@ t.test('the built server, with a password role through pgbouncer and every secre
     'database password': password,
     'database password, URL-encoded': encodeURIComponent(password),
     'sentry key': ingest.publicKey
-  }), `the process output (${server.lines.length} lines)`)
+  }), `the process output (${server.logs().length} lines)`)
   t.equal(ingest.events().length, 1, 'the 500 was reported once before exit')
 })
 

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { createTestDatabase } from '@muejam/testing/database'
+import { OwnRedis } from '@muejam/testing/redis-server'
 import t from 'tap'
 import { type ApiProcess, type ApiResponse, migrate, startApiProcess, startApiProcesses } from './helpers/api-process.js'
 import { authHeaders } from './helpers/auth.js'
 import { inspectDatabase } from './helpers/build.js'
-import { claimRedisDatabase, OwnRedisServer } from './helpers/redis.js'
+import { claimRedisDatabase } from './helpers/redis.js'
 import { rowCounts } from './helpers/stories.js'
 
 /*
@@ -241,7 +242,7 @@ t.test('POST routes share the stricter "writes" budget of 30 per user: the 31st 
 })
 
 t.test('Redis killed mid-run: every request answers within 200 ms, "open" passes and "closed" answers 503; /health/ready is degraded; Redis back on its port resumes counting without a restart', async (t) => {
-  const own = await OwnRedisServer.start(t)
+  const own = await OwnRedis.start(t)
   const env = { ...LIMITS, REDIS_URL: own.url }
   const [open, closed] = await Promise.all([
     startApiProcess(t, { ...env, RATE_LIMIT_ON_STORE_ERROR: 'open' }),

@@ -1,9 +1,9 @@
 import { createTestRedis } from '@muejam/testing/redis'
+import { startTcpProxy, type TcpProxy } from '@muejam/testing/tcp-proxy'
 import t, { type Test } from 'tap'
+import { type ApiProcess, type ApiResponse, startApiProcess, waitFor } from './helpers/api-process.js'
 import { authHeaders } from './helpers/auth.js'
 import { databaseEnv } from './helpers/build.js'
-import { type CuttableProxy, startCuttableProxy } from './helpers/cuttable-proxy.js'
-import { type HttpResult, type SpawnedServer, startServer, waitFor } from './helpers/spawned-server.js'
 
 /*
  * Readiness, liveness and load shedding of the real server process (`node dist/server.js`)
@@ -19,7 +19,7 @@ interface Report {
 const POSTGRES = { host: '127.0.0.1', port: 5432 }
 const REDIS = { host: '127.0.0.1', port: 6379 }
 
-function through (proxy: CuttableProxy, url: string): string {
+function through (proxy: TcpProxy, url: string): string {
   const proxied = new URL(url)
   proxied.hostname = '127.0.0.1'
   proxied.port = String(proxy.port)
@@ -34,16 +34,16 @@ const QUIET = { LOG_LEVEL: 'warn', HEALTH_MAX_EVENT_LOOP_DELAY_MS: '0' }
  * many health checkers would, until one answer satisfies `wanted`; resolves with it and the
  * time it arrived.
  */
-async function probeUntil (server: SpawnedServer, wanted: (response: HttpResult) => boolean, timeoutMs: number): Promise<{ response: HttpResult, at: number }> {
+async function probeUntil (server: ApiProcess, wanted: (response: ApiResponse) => boolean, timeoutMs: number): Promise<{ response: ApiResponse, at: number }> {
   return await new Promise((resolve, reject) => {
     let done = false
-    const finish = (error: Error | null, result?: { response: HttpResult, at: number }) => {
+    const finish = (error: Error | null, result?: { response: ApiResponse, at: number }) => {
       if (done) return
       done = true
       clearInterval(timer)
       clearTimeout(giveUp)
       if (error !== null) reject(error)
-      else resolve(result as { response: HttpResult, at: number })
+      else resolve(result as { response: ApiResponse, at: number })
     }
     const probe = () => {
       server.request({ path: '/health/ready', timeoutMs: 5000 }).then((response) => {
@@ -63,9 +63,9 @@ function assertNothingSecret (t: Test, body: string, secrets: string[]) {
 }
 
 t.test('cutting the path to PostgreSQL makes readiness 503 unhealthy within 2 s while liveness stays 200; restoring it brings 200 back without a restart', async (t) => {
-  const proxy = await startCuttableProxy(t, POSTGRES)
+  const proxy = await startTcpProxy(t, POSTGRES)
   const env = await databaseEnv(t, 'readiness_pg')
-  const server = await startServer(t, { ...QUIET, ...env, DATABASE_URL: through(proxy, env.DATABASE_URL), DB_CONNECT_TIMEOUT_MS: '1000' })
+  const server = await startApiProcess(t, { ...QUIET, ...env, DATABASE_URL: through(proxy, env.DATABASE_URL), DB_CONNECT_TIMEOUT_MS: '1000' })
   const user = `user_ready_pg_${process.pid}`
 
   const first = await probeUntil(server, (r) => r.status === 200, 10_000)
@@ -113,9 +113,9 @@ t.test('cutting the path to PostgreSQL makes readiness 503 unhealthy within 2 s 
 
 t.test('cutting the path to Redis degrades readiness (200) while the rate limit fails open, and restoring it makes it healthy again', async (t) => {
   const redis = await createTestRedis(t, 'readiness')
-  const proxy = await startCuttableProxy(t, REDIS)
+  const proxy = await startTcpProxy(t, REDIS)
   const env = await databaseEnv(t, 'readiness_redis')
-  const server = await startServer(t, {
+  const server = await startApiProcess(t, {
     ...QUIET,
     ...env,
     REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
@@ -178,9 +178,9 @@ t.test('cutting the path to Redis degrades readiness (200) while the rate limit 
 t.test('100 concurrent readiness probes cost at most one database round trip per second', async (t) => {
   // Every statement the API sends to PostgreSQL goes through this proxy, which reads the
   // wire protocol and records each round trip: a probe that reached the database would show.
-  const proxy = await startCuttableProxy(t, POSTGRES, { postgres: true })
+  const proxy = await startTcpProxy(t, POSTGRES, { postgres: true })
   const env = await databaseEnv(t, 'readiness_probes')
-  const server = await startServer(t, { ...QUIET, ...env, DATABASE_URL: through(proxy, env.DATABASE_URL) })
+  const server = await startApiProcess(t, { ...QUIET, ...env, DATABASE_URL: through(proxy, env.DATABASE_URL) })
   const user = `user_ready_probes_${process.pid}`
   await probeUntil(server, (r) => r.status === 200, 10_000)
 
@@ -217,17 +217,17 @@ t.test('100 concurrent readiness probes cost at most one database round trip per
 
 t.test('beyond the heap limit every API route sheds load with 503 overloaded and Retry-After while liveness stays 200', async (t) => {
   const env = await databaseEnv(t, 'readiness_pressure')
-  const server = await startServer(t, { ...QUIET, ...env, HEALTH_MAX_HEAP_USED_BYTES: '1' })
+  const server = await startApiProcess(t, { ...QUIET, ...env, HEALTH_MAX_HEAP_USED_BYTES: '1' })
   const user = `user_ready_pressure_${process.pid}`
 
   // under-pressure samples memory once a second: the first sample turns shedding on.
-  let shed: HttpResult | undefined
+  let shed: ApiResponse | undefined
   const at = await waitFor(async () => {
     shed = await server.request({ path: '/v1/stories', headers: authHeaders(user) })
     return shed.status === 503
   }, { timeoutMs: 10_000, everyMs: 100 })
   t.not(at, null, 'requests are shed once memory is sampled')
-  const response = shed as HttpResult
+  const response = shed as ApiResponse
   t.equal(response.status, 503)
   t.match(response.headers['content-type'], /^application\/problem\+json/)
   t.equal(response.json().code, 'overloaded')

@@ -1,34 +1,16 @@
 import { randomBytes } from 'node:crypto'
-import { connectAdmin, createTestDatabase } from '@muejam/testing/database'
+import { startFakeSecretsManager } from '@muejam/testing/aws-secrets-manager'
 import { startPgbouncer } from '@muejam/testing/pgbouncer'
 import pg from 'pg'
 import t from 'tap'
-import { buildWithStore } from './helpers/build.js'
-import { startSecretsManager } from './helpers/secrets-manager.js'
-
-async function admin (statement: string): Promise<void> {
-  const client = await connectAdmin()
-  try {
-    await client.query(statement)
-  } finally {
-    await client.end()
-  }
-}
+import { admin, buildWithStore, createRoleDatabase } from './helpers/build.js'
 
 t.test('a database password rotated in Secrets Manager is used for new connections without a restart, and no request fails', async (t) => {
-  const database = await createTestDatabase(t, 'api_rotation')
-  const role = `muejam_rotation_${randomBytes(4).toString('hex')}`
-  const first = randomBytes(18).toString('base64url')
+  const { database, role, password: first } = await createRoleDatabase(t, 'rotation')
   const second = randomBytes(18).toString('base64url')
-  await admin(`create role "${role}" login password '${first}'`)
-  await admin(`alter database "${database.name}" owner to "${role}"`)
-  t.teardown(async () => {
-    await database.drop()
-    await admin(`drop role if exists "${role}"`)
-  })
   // pgbouncer checks every login against the role's password as PostgreSQL stores it.
   const bouncer = await startPgbouncer(t, { databaseUrl: database.url, passwordAuth: true })
-  const secrets = await startSecretsManager(t, 'muejam/api', { DATABASE_URL: bouncer.url(role, first) })
+  const secrets = await startFakeSecretsManager(t, 'muejam/api', { DATABASE_URL: bouncer.url(role, first) })
   const { app, store } = await buildWithStore(t, {
     ...secrets.env,
     AWS_SECRETS_MANAGER_REFRESH_MS: '0',

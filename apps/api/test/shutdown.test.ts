@@ -3,11 +3,11 @@ import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connectAdmin } from '@muejam/testing/database'
 import t, { type Test } from 'tap'
+import { type ApiProcess, type ApiResponse, startApiProcess, waitFor } from './helpers/api-process.js'
 import { authHeaders } from './helpers/auth.js'
 import { databaseEnv } from './helpers/build.js'
 import { type PgActivity, watchActivity } from './helpers/pg-activity.js'
 import { seedStory, storedStory } from './helpers/seed.js'
-import { type HttpResult, type SpawnedServer, startServer, waitFor } from './helpers/spawned-server.js'
 
 /*
  * Graceful shutdown of the real server process (`node dist/server.js`) under load: signals,
@@ -37,7 +37,7 @@ async function holdRowLock (t: Test, databaseUrl: string, storyId: string) {
 }
 
 /** Sends a PATCH that waits on the row lock, resolving once PostgreSQL shows it waiting. */
-async function blockedPatch (t: Test, server: SpawnedServer, activity: PgActivity, author: string, storyId: string, title: string) {
+async function blockedPatch (t: Test, server: ApiProcess, activity: PgActivity, author: string, storyId: string, title: string) {
   const outcome = server.request({ method: 'PATCH', path: `/v1/stories/${storyId}`, headers: authHeaders(author), body: { title }, timeoutMs: 30_000 })
     .catch((error: Error) => error)
   const waiting = await waitFor(async () => (await activity.apiBackends()).some((backend) => backend.wait_event_type === 'Lock'), { timeoutMs: 5000, everyMs: 20 })
@@ -53,12 +53,12 @@ async function assertNoBackendsLeft (t: Test, activity: PgActivity) {
 
 interface LoadRequest {
   sentAt: number
-  result: HttpResult | Error | null
+  result: ApiResponse | Error | null
 }
 
 t.test('SIGTERM under 100 requests a second: readiness 503 during the drain, no request fails, in-flight work finishes, exit 0 with no connection left', async (t) => {
   const env = await databaseEnv(t, 'shutdown_drain')
-  const server = await startServer(t, {
+  const server = await startApiProcess(t, {
     ...env,
     DB_POOL_MAX: '10',
     SHUTDOWN_DRAIN_MS: '1000',
@@ -177,7 +177,7 @@ t.test('SIGTERM under 100 requests a second: readiness 503 during the drain, no 
 
 t.test('a second SIGTERM during the drain exits at once with 1', async (t) => {
   const env = await databaseEnv(t, 'shutdown_second')
-  const server = await startServer(t, { ...env, SHUTDOWN_DRAIN_MS: '5000', SHUTDOWN_TIMEOUT_MS: '20000' })
+  const server = await startApiProcess(t, { ...env, SHUTDOWN_DRAIN_MS: '5000', SHUTDOWN_TIMEOUT_MS: '20000' })
   server.signal('SIGTERM')
   const draining = await waitFor(async () => (await server.request('/health/ready')).status === 503, { timeoutMs: 2000, everyMs: 25 })
   t.not(draining, null, 'the first SIGTERM starts the drain')
@@ -191,7 +191,7 @@ t.test('a second SIGTERM during the drain exits at once with 1', async (t) => {
 
 t.test('a shutdown that cannot finish within SHUTDOWN_TIMEOUT_MS exits 1 by then, its held request cut and its query cancelled', async (t) => {
   const env = await databaseEnv(t, 'shutdown_timeout')
-  const server = await startServer(t, { ...env, SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_TIMEOUT_MS: '2000' })
+  const server = await startApiProcess(t, { ...env, SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_TIMEOUT_MS: '2000' })
   const activity = await watchActivity(t, env.DATABASE_URL)
   const author = `user_shutdown_timeout_${process.pid}`
   const story = await seedStory(activity.client, author)
@@ -222,7 +222,7 @@ t.test('a shutdown that cannot finish within SHUTDOWN_TIMEOUT_MS exits 1 by then
 
 t.test('SIGINT shuts down like SIGTERM: readiness 503, exit 0, no connection left', async (t) => {
   const env = await databaseEnv(t, 'shutdown_sigint')
-  const server = await startServer(t, { ...env, SHUTDOWN_DRAIN_MS: '500' })
+  const server = await startApiProcess(t, { ...env, SHUTDOWN_DRAIN_MS: '500' })
   const activity = await watchActivity(t, env.DATABASE_URL)
   t.equal((await server.request('/v1/stories')).status, 200)
   t.ok((await activity.apiBackends()).length >= 1, 'the API holds a database connection')

@@ -1,4 +1,4 @@
-import { SelectQueryNode, type CompiledQuery, type DatabaseConnection, type TransactionSettings } from 'kysely'
+import { CompiledQuery, SelectQueryNode, type DatabaseConnection, type TransactionSettings } from 'kysely'
 
 /** What a query knows about the request it runs for. */
 export interface QueryScope {
@@ -39,6 +39,25 @@ export interface OwnedDatabase extends ConnectionSource {
   /** Resolves when the database answers `select 1`; rejects otherwise, or when `signal` aborts. */
   check(signal?: AbortSignal): Promise<void>
   close(): Promise<void>
+}
+
+/** Resolves when `source` answers `select 1`; rejects otherwise, or when `signal` aborts. */
+export async function checkSource (source: ConnectionSource, signal?: AbortSignal): Promise<void> {
+  const connection = await source.acquire(signal === undefined ? null : { signal, noteQuery () {} })
+  try {
+    await connection.executeQuery(CompiledQuery.raw('select 1'))
+  } finally {
+    connection.release()
+  }
+}
+
+/** The statement that opens a transaction with Kysely's `settings`. */
+export function beginStatement (settings: TransactionSettings): string {
+  if (settings.isolationLevel === undefined && settings.accessMode === undefined) return 'begin'
+  let sql = 'start transaction'
+  if (settings.isolationLevel !== undefined) sql += ` isolation level ${settings.isolationLevel}`
+  if (settings.accessMode !== undefined) sql += ` ${settings.accessMode}`
+  return sql
 }
 
 const WRITE_KINDS = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode', 'MergeQueryNode'])

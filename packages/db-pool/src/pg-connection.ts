@@ -1,7 +1,7 @@
 import { AbortedTransactionError, type CompiledQuery, type QueryResult, type TransactionSettings } from 'kysely'
 import type pg from 'pg'
 import { sendCancelRequest, type CancellableClient } from './cancel-request.js'
-import { isWrite, type ConnectionSource, type QueryScope, type ScopedConnection } from './connection.js'
+import { beginStatement, isWrite, type ConnectionSource, type QueryScope, type ScopedConnection } from './connection.js'
 import { cancelledError, isConnectionError, toClientError } from './database-errors.js'
 
 export interface PgConnectionSettings {
@@ -77,13 +77,7 @@ export class PgConnection implements ScopedConnection {
   }
 
   async begin (settings: TransactionSettings): Promise<void> {
-    let sql = 'begin'
-    if (settings.isolationLevel !== undefined || settings.accessMode !== undefined) {
-      sql = 'start transaction'
-      if (settings.isolationLevel !== undefined) sql += ` isolation level ${settings.isolationLevel}`
-      if (settings.accessMode !== undefined) sql += ` ${settings.accessMode}`
-    }
-    await this.#control(sql + this.#localTimeout())
+    await this.#control(beginStatement(settings) + this.#localTimeout())
     this.#inTransaction = true
   }
 

@@ -1,8 +1,7 @@
-import { CompiledQuery } from 'kysely'
 import pg from 'pg'
 import { parse } from 'pg-connection-string'
 import type { CancellableClient } from './cancel-request.js'
-import type { OwnedDatabase, PoolStats, QueryScope } from './connection.js'
+import { checkSource, type OwnedDatabase, type PoolStats, type QueryScope } from './connection.js'
 import { cancelledError } from './database-errors.js'
 import { DbUnavailableError } from './errors.js'
 import type { DbEndpointOptions, ResolvedDbPoolOptions } from './options.js'
@@ -132,13 +131,8 @@ export class PgEndpoint implements OwnedDatabase {
     return { pool: this.name, total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount }
   }
 
-  async check (signal?: AbortSignal): Promise<void> {
-    const connection = await this.acquire(signal === undefined ? null : { signal, noteQuery () {} })
-    try {
-      await connection.executeQuery(CompiledQuery.raw('select 1'))
-    } finally {
-      connection.release()
-    }
+  check (signal?: AbortSignal): Promise<void> {
+    return checkSource(this, signal)
   }
 
   close (): Promise<void> {

@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { PGlite, type Results } from '@electric-sql/pglite'
-import { AbortedTransactionError, CompiledQuery, type QueryResult, type TransactionSettings } from 'kysely'
-import type { OwnedDatabase, PoolStats, QueryScope, ScopedConnection } from './connection.js'
+import { AbortedTransactionError, type CompiledQuery, type QueryResult, type TransactionSettings } from 'kysely'
+import { beginStatement, checkSource, type OwnedDatabase, type PoolStats, type QueryScope, type ScopedConnection } from './connection.js'
 import { cancelledError, toClientError } from './database-errors.js'
 import { DbUnavailableError } from './errors.js'
 
@@ -106,13 +106,8 @@ export class PGliteDatabase implements OwnedDatabase {
     return { pool: this.name, total: 1, idle: this.#busy ? 0 : 1, waiting: this.#queue.length }
   }
 
-  async check (signal?: AbortSignal): Promise<void> {
-    const connection = await this.acquire(signal === undefined ? null : { signal, noteQuery () {} })
-    try {
-      await connection.executeQuery(CompiledQuery.raw('select 1'))
-    } finally {
-      connection.release()
-    }
+  check (signal?: AbortSignal): Promise<void> {
+    return checkSource(this, signal)
   }
 
   close (): Promise<void> {
@@ -160,13 +155,7 @@ class PGliteConnection implements ScopedConnection {
   }
 
   async begin (settings: TransactionSettings): Promise<void> {
-    let sql = 'begin'
-    if (settings.isolationLevel !== undefined || settings.accessMode !== undefined) {
-      sql = 'start transaction'
-      if (settings.isolationLevel !== undefined) sql += ` isolation level ${settings.isolationLevel}`
-      if (settings.accessMode !== undefined) sql += ` ${settings.accessMode}`
-    }
-    await this.#control(sql)
+    await this.#control(beginStatement(settings))
     this.#inTransaction = true
   }
 

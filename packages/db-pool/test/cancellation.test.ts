@@ -1,40 +1,21 @@
-import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { sql } from 'kysely'
 import t from 'tap'
-import { buildApp, activeQueries, labelledDatabase, waitFor } from './helpers/setup.js'
+import { activeQueries, addSleepRoute, buildApp, labelledDatabase, startRequest, waitFor } from './helpers/setup.js'
 
 interface Outcome { error?: { code?: string, name?: string } }
-
-/** Starts a GET on a real socket and returns a function that drops the connection. */
-function startRequest (port: number, path: string): () => void {
-  const request = httpRequest({ host: '127.0.0.1', port, path })
-  request.on('error', () => {})
-  request.end()
-  return () => request.destroy()
-}
 
 t.test('a client that goes away cancels its running query; the connection serves the next query', async (t) => {
   const primary = await labelledDatabase(t, 'primary')
   const marker = `cancel_${Date.now()}`
   const outcome: Outcome = {}
   const app = await buildApp(t, { primary: { connectionString: primary.url }, poolMax: 1, statementTimeoutMs: 60_000 }, (app) => {
-    app.get('/sleep', async (request) => {
-      try {
-        await sql`select pg_sleep(30) as ${sql.raw(marker)}`.execute(request.db)
-        return { finished: true }
-      } catch (error) {
-        outcome.error = error as Outcome['error']
-        throw error
-      }
-    })
+    addSleepRoute(app, marker, (error) => { outcome.error = error })
     app.get('/pid', async (request) => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(request.db)).rows[0])
   })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const { port } = app.server.address() as AddressInfo
 
   const before = (await app.inject('/pid')).json().pid as number
-  const drop = startRequest(port, '/sleep')
+  const drop = await startRequest(app, '/sleep')
   await waitFor(async () => (await activeQueries(primary.name, marker)).length === 1, 10_000, 'the query to run')
   const started = Date.now()
   drop()
@@ -90,11 +71,9 @@ t.test('an aborted request runs no further query and stops waiting for a connect
       }
     })
   })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const { port } = app.server.address() as AddressInfo
   const hold = app.inject('/hold')
   await waitFor(() => app.dbPool.stats()[0]?.idle === 0 && app.dbPool.stats()[0]?.total === 1, 5000, 'the connection to be busy')
-  const drop = startRequest(port, '/queued')
+  const drop = await startRequest(app, '/queued')
   await waitFor(() => app.dbPool.stats()[0]?.waiting === 1, 5000, 'the request to queue')
   drop()
   await waitFor(() => outcomes.queued !== undefined, 5000, 'the waiter to give up')
@@ -123,9 +102,7 @@ t.test('an already aborted signal never reaches the database', async (t) => {
       return {}
     })
   })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const { port } = app.server.address() as AddressInfo
-  startRequest(port, '/late')
+  await startRequest(app, '/late')
   await waitFor(() => (outcome as Record<string, unknown>).tx !== undefined, 5000, 'the route to finish')
   t.equal(outcome.error?.code, 'query_cancelled')
   t.equal((outcome as Record<string, unknown>).tx, 'query_cancelled')
@@ -137,19 +114,8 @@ t.test('cancellation also reaches a server over its Unix socket', async (t) => {
   const socketDir = process.env.TEST_PG_SOCKET_DIR ?? '/var/run/postgresql'
   const marker = `unix_cancel_${Date.now()}`
   let failure: { code?: string } | undefined
-  const app = await buildApp(t, { primary: { connectionString: `postgres:///${database.name}?host=${encodeURIComponent(socketDir)}&user=postgres` }, poolMax: 1 }, (app) => {
-    app.get('/sleep', async (request) => {
-      try {
-        await sql`select pg_sleep(30) as ${sql.raw(marker)}`.execute(request.db)
-      } catch (error) {
-        failure = error as { code?: string }
-        throw error
-      }
-    })
-  })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const { port } = app.server.address() as AddressInfo
-  const drop = startRequest(port, '/sleep')
+  const app = await buildApp(t, { primary: { connectionString: `postgres:///${database.name}?host=${encodeURIComponent(socketDir)}&user=postgres` }, poolMax: 1 }, (app) => addSleepRoute(app, marker, (error) => { failure = error }))
+  const drop = await startRequest(app, '/sleep')
   await waitFor(async () => (await activeQueries(database.name, marker)).length === 1, 10_000, 'the query to run')
   drop()
   await waitFor(async () => (await activeQueries(database.name, marker)).length === 0, 10_000, 'the backend to stop')
@@ -174,9 +140,7 @@ t.test('a signal that aborts between two queries of one checkout stops the secon
       return {}
     })
   })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const { port } = app.server.address() as AddressInfo
-  startRequest(port, '/two')
+  await startRequest(app, '/two')
   await waitFor(() => failure !== undefined, 5000, 'the second query to be refused')
   t.equal(firstRan, true)
   t.equal(failure?.code, 'query_cancelled')
@@ -205,9 +169,7 @@ t.test('an aborted request stops waiting for a server that accepts but never ans
       return {}
     })
   })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const { port } = app.server.address() as AddressInfo
-  startRequest(port, '/wait')
+  await startRequest(app, '/wait')
   await waitFor(() => failure !== undefined, 5000, 'the wait to end')
   t.equal(failure?.code, 'query_cancelled', 'gave up at once, not after connectTimeoutMs')
   // The abandoned attempt times out in the pool and leaves nothing behind.

@@ -1,10 +1,8 @@
-import { request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { startPgbouncer } from '@muejam/testing/pgbouncer'
 import { sql } from 'kysely'
 import pg from 'pg'
 import t from 'tap'
-import { activeQueries, buildApp, labelledDatabase, runSql, waitFor } from './helpers/setup.js'
+import { activeQueries, addSleepRoute, buildApp, labelledDatabase, runSql, startRequest, waitFor } from './helpers/setup.js'
 
 t.test('through pgbouncer in transaction mode', async (t) => {
   const primary = await labelledDatabase(t, 'primary')
@@ -72,23 +70,10 @@ t.test('through pgbouncer in transaction mode', async (t) => {
   t.test('a client that goes away cancels its query through pgbouncer', async (t) => {
     const marker = `bouncer_cancel_${Date.now()}`
     let failure: { code?: string } | undefined
-    const app = await buildApp(t, { primary: { connectionString: bouncer.url() }, poolMax: 1, statementTimeoutMs: 60_000 }, (app) => {
-      app.get('/sleep', async (request) => {
-        try {
-          await sql`select pg_sleep(30) as ${sql.raw(marker)}`.execute(request.db)
-        } catch (error) {
-          failure = error as { code?: string }
-          throw error
-        }
-      })
-    })
-    await app.listen({ host: '127.0.0.1', port: 0 })
-    const { port } = app.server.address() as AddressInfo
-    const request = httpRequest({ host: '127.0.0.1', port, path: '/sleep' })
-    request.on('error', () => {})
-    request.end()
+    const app = await buildApp(t, { primary: { connectionString: bouncer.url() }, poolMax: 1, statementTimeoutMs: 60_000 }, (app) => addSleepRoute(app, marker, (error) => { failure = error }))
+    const drop = await startRequest(app, '/sleep')
     await waitFor(async () => (await activeQueries(primary.name, marker)).length === 1, 10_000, 'the query to run')
-    request.destroy()
+    drop()
     await waitFor(async () => (await activeQueries(primary.name, marker)).length === 0, 10_000, 'the backend to stop')
     await waitFor(() => failure !== undefined, 5000, 'the handler to see it')
     t.equal(failure?.code, 'query_cancelled')

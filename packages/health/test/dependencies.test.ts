@@ -1,10 +1,10 @@
 import { createTestDatabase } from '@muejam/testing/database'
 import { createTestRedis } from '@muejam/testing/redis'
+import { startTcpProxy } from '@muejam/testing/tcp-proxy'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import t, { type Test } from 'tap'
 import { build, waitFor } from './helpers/build.js'
-import { startTcpProxy } from './helpers/tcp-proxy.js'
 
 async function listen (t: Test, app: Awaited<ReturnType<typeof build>>) {
   await app.listen({ port: 0, host: '127.0.0.1' })

@@ -1,7 +1,7 @@
+import { startSentryIngest } from '@muejam/testing/sentry-ingest'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
 import observability, { captureCrash, requestIdFrom, type ObservabilityOptions } from '../src/index.js'
-import { startIngest } from './helpers/sentry-ingest.js'
 
 const JWT = [
   Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: 'k' })).toString('base64url'),
@@ -40,7 +40,7 @@ const credentials = {
 }
 
 t.test('a thrown error inside a route produces exactly one event, with the request id and no authorization header', async (t) => {
-  const ingest = await startIngest(t)
+  const ingest = await startSentryIngest(t, { project: 42 })
   const app = await build(t, { sentryDsn: ingest.dsn, sentryEnvironment: 'test', sentryRelease: 'muejam@1.2.3' })
   app.post('/v1/stories/:id/chapters', async () => failing('chapter insert failed'))
 
@@ -76,7 +76,7 @@ t.test('a thrown error inside a route produces exactly one event, with the reque
 })
 
 t.test('only 5xx errors are reported; 4xx are the client\'s business', async (t) => {
-  const ingest = await startIngest(t)
+  const ingest = await startSentryIngest(t)
   const app = await build(t, { sentryDsn: ingest.dsn })
   const coded = (statusCode: number, code: string) => Object.assign(new Error(code), { statusCode, code })
   app.get('/unauthorized', async () => { throw coded(401, 'token_expired') })
@@ -102,7 +102,7 @@ t.test('only 5xx errors are reported; 4xx are the client\'s business', async (t)
 })
 
 t.test('secret values and tokens inside an error message are scrubbed from the report', async (t) => {
-  const ingest = await startIngest(t)
+  const ingest = await startSentryIngest(t)
   const app = await build(t, { sentryDsn: ingest.dsn, secrets: [SECRET] })
   app.get('/connect', async () => failing(`password ${SECRET} rejected for token ${JWT}`))
   t.equal((await app.inject('/connect')).statusCode, 500)
@@ -115,7 +115,7 @@ t.test('secret values and tokens inside an error message are scrubbed from the r
 })
 
 t.test('app.reportError reports a handled error with its request; without a DSN it does nothing', async (t) => {
-  const ingest = await startIngest(t)
+  const ingest = await startSentryIngest(t)
   const app = await build(t, { sentryDsn: ingest.dsn })
   app.get('/v1/me', async (request) => {
     app.reportError(new Error('profile cache refresh failed'), request)
@@ -140,7 +140,7 @@ t.test('app.reportError reports a handled error with its request; without a DSN 
 
 t.test('captureCrash reports a fatal event and resolves once it is sent; with no reporter it resolves false', async (t) => {
   t.equal(await captureCrash(new Error('before any reporter')), false)
-  const ingest = await startIngest(t)
+  const ingest = await startSentryIngest(t)
   const app = await build(t, { sentryDsn: ingest.dsn })
   await app.ready()
   t.equal(await captureCrash(new Error('unhandled rejection in a timer')), true)
@@ -153,7 +153,7 @@ t.test('captureCrash reports a fatal event and resolves once it is sent; with no
 
 t.test('no tracing, OpenTelemetry or request instrumentation is set up: a reported app sends errors only', async (t) => {
   const { channel } = await import('node:diagnostics_channel')
-  const ingest = await startIngest(t)
+  const ingest = await startSentryIngest(t)
   const app = await build(t, { sentryDsn: ingest.dsn })
   app.get('/ok', async () => 'ok')
   await app.ready()
@@ -176,7 +176,7 @@ t.test('request data, headers and user details added by another Sentry set-up in
     return event
   })
   t.teardown(() => { active = false })
-  const ingest = await startIngest(t)
+  const ingest = await startSentryIngest(t)
   const app = await build(t, { sentryDsn: ingest.dsn })
   app.get('/v1/me', async () => failing('profile lookup failed'))
   await app.inject({ url: '/v1/me', headers: credentials })

@@ -1,11 +1,12 @@
 import { Agent } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from '@muejam/testing/free-port'
+import { OwnRedis } from '@muejam/testing/redis-server'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { build, capturedLogger, type LogLine } from './helpers/app.js'
 import { get, type HttpResponse } from './helpers/http.js'
-import { freePort, OwnRedis } from './helpers/redis-server.js'
 
 const BOUND_MS = 200
 const OPEN_WARNING = 'rate-limit store unavailable; requests pass unlimited (onStoreError: open)'

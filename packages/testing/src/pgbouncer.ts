@@ -2,10 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { connect, createServer, type AddressInfo } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from './free-port.js'
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -39,15 +40,6 @@ function findBinary (): string {
   const found = candidates.find((path) => path !== undefined && path !== '' && existsSync(path))
   if (found === undefined) throw new Error(`pgbouncer is not installed. ${INSTALL_HINT}`)
   return found
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 /** pgbouncer refuses to run as root; it switches to this account when started as root. */

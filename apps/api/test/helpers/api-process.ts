@@ -1,16 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { type IncomingHttpHeaders, request as httpRequest } from 'node:http'
-import { createServer, type AddressInfo } from 'node:net'
-import { fileURLToPath } from 'node:url'
+import { type Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { freePort } from '@muejam/testing/free-port'
 import { TEST_AUTH_ENV } from './auth.js'
 
 /*
- * Real API processes (`node dist/server.js`, built by `pnpm build`) on ports of their own,
- * configured by environment variables only, as in production; and a plain HTTP client that
- * can pick its source address on the loopback network (127.0.0.0/8), so a test gets as
- * many distinct client IPs as it needs without any proxy header.
+ * The production entry points as real processes, built by `pnpm build`: API servers
+ * (`node dist/server.js`) on ports of their own, configured by environment variables only,
+ * for what only a real process shows (signals, exit codes, sockets, shutdown, several
+ * instances); the scripts beside them (`dist/token.js`, `dist/db/migrate.js`); and a plain
+ * HTTP client that can pick its source address on the loopback network (127.0.0.0/8), so a
+ * test gets as many distinct client IPs as it needs without any proxy header.
  */
 
 interface Test {
@@ -18,26 +20,12 @@ interface Test {
 }
 
 const API_ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const SERVER_JS = fileURLToPath(new URL('../../dist/server.js', import.meta.url))
+export const SERVER_JS = fileURLToPath(new URL('../../dist/server.js', import.meta.url))
+export const TOKEN_JS = fileURLToPath(new URL('../../dist/token.js', import.meta.url))
 const MIGRATE_JS = fileURLToPath(new URL('../../dist/db/migrate.js', import.meta.url))
 const BUILD_HINT = 'Build it first with: cd /work/main && pnpm build (pnpm test builds before testing).'
 
-/** Every spawned process starts from this, then the test's own variables. */
-const BASE_ENV = {
-  NODE_ENV: 'test',
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'info',
-  ...TEST_AUTH_ENV
-}
-
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+const withBuildHint = (output: string) => /Cannot find module/.test(output) ? `\n${BUILD_HINT}` : ''
 
 export interface ApiResponse {
   status: number
@@ -56,12 +44,14 @@ export interface RequestOptions {
   body?: unknown
   /** The client's source address, e.g. `127.0.0.2`; default 127.0.0.1. */
   localAddress?: string
-  /** Fails the request after this long, in ms. Default: 10000. */
+  /** A keep-alive agent to reuse connections; default: a fresh connection. */
+  agent?: Agent
+  /** Fails the request after this long without an answer, in ms. Default: 10000. */
   timeoutMs?: number
 }
 
-/** One request on a fresh connection to 127.0.0.1:`port`. */
-export function send (port: number, { method = 'GET', path, headers = {}, body, localAddress, timeoutMs = 10_000 }: RequestOptions): Promise<ApiResponse> {
+/** One HTTP request to 127.0.0.1:`port` over a real socket. */
+export function send (port: number, { method = 'GET', path, headers = {}, body, localAddress, agent, timeoutMs = 10_000 }: RequestOptions): Promise<ApiResponse> {
   const payload = body === undefined ? undefined : JSON.stringify(body)
   const allHeaders: Record<string, string> = { ...headers }
   if (payload !== undefined) {
@@ -70,20 +60,18 @@ export function send (port: number, { method = 'GET', path, headers = {}, body, 
   }
   const started = performance.now()
   return new Promise((resolve, reject) => {
-    const outgoing = httpRequest({ host: '127.0.0.1', port, method, path, headers: allHeaders, localAddress, agent: false }, (incoming) => {
+    const outgoing = httpRequest({ host: '127.0.0.1', port, method, path, headers: allHeaders, localAddress, agent: agent ?? false }, (incoming) => {
       let text = ''
       incoming.setEncoding('utf8')
       incoming.on('data', (chunk: string) => { text += chunk })
       incoming.on('error', reject)
-      incoming.on('end', () => {
-        resolve({
-          status: incoming.statusCode ?? 0,
-          headers: incoming.headers,
-          body: text,
-          ms: performance.now() - started,
-          json: <T>() => JSON.parse(text) as T
-        })
-      })
+      incoming.on('end', () => resolve({
+        status: incoming.statusCode ?? 0,
+        headers: incoming.headers,
+        body: text,
+        ms: performance.now() - started,
+        json: <T>() => JSON.parse(text) as T
+      }))
     })
     outgoing.setTimeout(timeoutMs, () => outgoing.destroy(new Error(`${method} ${path} on port ${port}: no answer within ${timeoutMs} ms`)))
     outgoing.on('error', reject)
@@ -91,52 +79,76 @@ export function send (port: number, { method = 'GET', path, headers = {}, body, 
   })
 }
 
-export interface Exit {
+export interface ExitStatus {
   code: number | null
   signal: NodeJS.Signals | null
 }
 
+export interface Exit extends ExitStatus {
+  /** When the process exited, `performance.now()`. */
+  at: number
+}
+
 export interface ApiProcess {
   readonly port: number
+  /** `http://127.0.0.1:<port>`. */
+  readonly url: string
   readonly pid: number
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string
-  /** Its JSON log lines so far, parsed (other output is skipped). */
+  /** Its JSON log lines (stdout) so far, parsed; other output is skipped. */
   logs(): Array<Record<string, unknown>>
   request(options: RequestOptions | string): Promise<ApiResponse>
   /** Whether it has exited. */
   readonly exited: boolean
-  /** Resolves when it exits. */
+  /** Resolves when it has exited and all its output has been read. */
   exit(): Promise<Exit>
-  /** Sends `signal` (default SIGTERM) and resolves with how the process exited. */
-  terminate(signal?: NodeJS.Signals): Promise<Exit>
+  /** Sends `signal`; returns when it was sent, `performance.now()`. */
+  signal(signal: NodeJS.Signals): number
+  /** Sends `signal` (default SIGTERM) unless it has exited, and resolves with its exit code and signal. */
+  terminate(signal?: NodeJS.Signals): Promise<ExitStatus>
 }
 
-const ADDRESS_IN_USE = /EADDRINUSE/
+class ExitedEarly extends Error {
+  constructor (readonly output: string) {
+    super(`the API exited before it answered /health/live. Output:\n${output}${withBuildHint(output)}`)
+  }
+}
 
 class SpawnedApi implements ApiProcess {
   private text = ''
-  private readonly exitPromise: Promise<Exit>
+  private stdout = ''
   private done = false
+  private readonly exitPromise: Promise<Exit>
 
   constructor (readonly port: number, private readonly child: ChildProcess) {
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => { this.text += chunk })
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.text += chunk
+      this.stdout += chunk
+    })
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { this.text += chunk })
+    let at = 0
+    child.once('exit', () => {
+      at = performance.now()
+      this.done = true
+    })
+    // 'close' comes after 'exit', once every byte the process wrote has been read.
     this.exitPromise = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
+      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
         this.done = true
-        resolve({ code, signal })
+        resolve({ code, signal, at: at === 0 ? performance.now() : at })
       })
     })
   }
 
+  get url (): string { return `http://127.0.0.1:${this.port}` }
   get pid (): number { return this.child.pid ?? -1 }
   get exited (): boolean { return this.done }
 
   output (): string { return this.text }
 
   logs (): Array<Record<string, unknown>> {
-    return this.text.split('\n').filter((line) => line.startsWith('{')).flatMap((line) => {
+    return this.stdout.split('\n').filter((line) => line.startsWith('{')).flatMap((line) => {
       try {
         return [JSON.parse(line) as Record<string, unknown>]
       } catch {
@@ -151,9 +163,15 @@ class SpawnedApi implements ApiProcess {
 
   exit (): Promise<Exit> { return this.exitPromise }
 
-  terminate (signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+  signal (signal: NodeJS.Signals): number {
+    this.child.kill(signal)
+    return performance.now()
+  }
+
+  async terminate (signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitStatus> {
     if (!this.done) this.child.kill(signal)
-    return this.exitPromise
+    const { code, signal: by } = await this.exitPromise
+    return { code, signal: by }
   }
 
   /** SIGTERM, then SIGKILL if it is still running after `graceMs`. */
@@ -169,10 +187,12 @@ class SpawnedApi implements ApiProcess {
   async waitUntilLive (timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
-      if (this.done) throw new ExitedEarly(this.text)
+      if (this.done) {
+        await this.exitPromise
+        throw new ExitedEarly(this.text)
+      }
       try {
-        const response = await this.request({ path: '/health/live', timeoutMs: 1000 })
-        if (response.status === 200) return
+        if ((await this.request({ path: '/health/live', timeoutMs: 1000 })).status === 200) return
       } catch {
         // Not listening yet.
       }
@@ -182,30 +202,32 @@ class SpawnedApi implements ApiProcess {
   }
 }
 
-class ExitedEarly extends Error {
-  constructor (readonly output: string) {
-    super(`the API exited before it answered /health/live. Output:\n${output}`)
-  }
-}
-
 export interface StartOptions {
   /** Longest wait for `/health/live`, in ms. Default: 30000 (generous for a loaded machine). */
   startTimeoutMs?: number
   /** At teardown: SIGTERM, then SIGKILL after this long, in ms. Default: 10000. */
   stopGraceMs?: number
+  /** Working directory (the development issuer keeps its keys under `<cwd>/.data/dev-keys`). Default: apps/api. */
+  cwd?: string
+  /**
+   * Whether the process trusts the tokens of `authHeaders()` (TEST_AUTH_ENV under `env`).
+   * Default: true; false leaves the issuer to `env`.
+   */
+  testAuth?: boolean
 }
 
 /**
- * Starts one API process with `env` (over quiet test defaults and the test issuer) on a
- * free port and waits until it is live. It is stopped at teardown.
+ * Starts one API process with `env` (over quiet test defaults and, unless `testAuth` is
+ * false, the test issuer) on a free port and waits until it is live. It is stopped at
+ * teardown if it is still running.
  */
-export async function startApiProcess (t: Test, env: Record<string, string>, { startTimeoutMs = 30_000, stopGraceMs = 10_000 }: StartOptions = {}): Promise<ApiProcess> {
+export async function startApiProcess (t: Test, env: Record<string, string>, { startTimeoutMs = 30_000, stopGraceMs = 10_000, cwd = API_ROOT, testAuth = true }: StartOptions = {}): Promise<ApiProcess> {
   // A free port can be taken between the probe and the server's listen(): try another.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort()
     const child = spawn(process.execPath, [SERVER_JS], {
-      cwd: API_ROOT,
-      env: { PATH: process.env.PATH ?? '', ...BASE_ENV, ...env, PORT: String(port) },
+      cwd,
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...(testAuth ? TEST_AUTH_ENV : {}), ...env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     const api = new SpawnedApi(port, child)
@@ -214,8 +236,7 @@ export async function startApiProcess (t: Test, env: Record<string, string>, { s
       await api.waitUntilLive(startTimeoutMs)
       return api
     } catch (error) {
-      if (error instanceof ExitedEarly && ADDRESS_IN_USE.test(error.output) && attempt < 3) continue
-      if (error instanceof ExitedEarly && /Cannot find module/.test(error.output)) throw new Error(`${error.message}\n${BUILD_HINT}`)
+      if (error instanceof ExitedEarly && /EADDRINUSE/.test(error.output) && attempt < 3) continue
       throw error
     }
   }
@@ -226,16 +247,40 @@ export function startApiProcesses (t: Test, count: number, env: Record<string, s
   return Promise.all(Array.from({ length: count }, () => startApiProcess(t, env, options)))
 }
 
-/** Applies every migration to `databaseUrl` with the production entry point (`node dist/db/migrate.js`). */
-export async function migrate (databaseUrl: string): Promise<void> {
-  const child = spawn(process.execPath, [MIGRATE_JS], {
-    cwd: API_ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl },
+export interface ScriptResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs a built script to completion (e.g. `dist/token.js`, or a server that must refuse to start). */
+export async function runScript (script: string, args: string[], { env, cwd }: { env: Record<string, string>, cwd?: string }): Promise<ScriptResult> {
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
-  let output = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  const [code] = await once(child, 'exit') as [number | null]
-  if (code !== 0) throw new Error(`migrations failed (exit ${code}):\n${output}${/Cannot find module/.test(output) ? `\n${BUILD_HINT}` : ''}`)
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const [code] = await once(child, 'close') as [number | null]
+  return { code, stdout, stderr }
+}
+
+/** Applies every migration to `databaseUrl` with the production entry point (`node dist/db/migrate.js`). */
+export async function migrate (databaseUrl: string): Promise<void> {
+  const { code, stdout, stderr } = await runScript(MIGRATE_JS, [], { cwd: API_ROOT, env: { NODE_ENV: 'test', LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl } })
+  const output = `${stdout}${stderr}`
+  if (code !== 0) throw new Error(`migrations failed (exit ${code}):\n${output}${withBuildHint(output)}`)
+}
+
+/** Polls `probe` every `everyMs` until it returns true; the time it did, or null at `timeoutMs`. */
+export async function waitFor (probe: () => Promise<boolean> | boolean, { timeoutMs, everyMs = 50 }: { timeoutMs: number, everyMs?: number }): Promise<number | null> {
+  const deadline = performance.now() + timeoutMs
+  while (performance.now() < deadline) {
+    if (await probe()) return performance.now()
+    await sleep(everyMs)
+  }
+  return null
 }

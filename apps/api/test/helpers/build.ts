@@ -1,5 +1,6 @@
 import { loadConfig, type ConfigStore, type Env } from '@muejam/config'
-import { createTestDatabase } from '@muejam/testing/database'
+import { randomBytes } from 'node:crypto'
+import { connectAdmin, createTestDatabase, type TestDatabase } from '@muejam/testing/database'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
@@ -47,6 +48,41 @@ export async function build (t: Test, env: Env = {}, options: BuildOptions = {})
 export async function databaseEnv (t: Test, label: string): Promise<Env & { DATABASE_URL: string }> {
   const database = await createTestDatabase(t, `api_${label}`)
   return { DATABASE_URL: database.url, MIGRATE_ON_START: 'true', DB_POOL_MAX: '5' }
+}
+
+/** Runs one statement as the test server's administrator (roles, ownership, passwords). */
+export async function admin (statement: string): Promise<void> {
+  const client = await connectAdmin()
+  try {
+    await client.query(statement)
+  } finally {
+    await client.end()
+  }
+}
+
+export interface RoleDatabase {
+  database: TestDatabase
+  /** A login role of its own, owner of the database. */
+  role: string
+  password: string
+}
+
+/**
+ * A fresh, empty database owned by a login role with a random password, for connections
+ * that must authenticate (pgbouncer checks the password as PostgreSQL stores it). The
+ * database and the role are dropped at teardown.
+ */
+export async function createRoleDatabase (t: Test, label: string): Promise<RoleDatabase> {
+  const database = await createTestDatabase(t, `api_${label}`)
+  const role = `muejam_${label}_${randomBytes(4).toString('hex')}`
+  const password = randomBytes(18).toString('base64url')
+  await admin(`create role "${role}" login password '${password}'`)
+  await admin(`alter database "${database.name}" owner to "${role}"`)
+  t.teardown(async () => {
+    await database.drop()
+    await admin(`drop role if exists "${role}"`)
+  })
+  return { database, role, password }
 }
 
 /**

@@ -1,10 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import { connect } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { createTestRedis } from '@muejam/testing/redis'
-import { freePort } from './api-process.js'
 
 interface Test {
   teardown(fn: () => unknown): void
@@ -72,63 +67,4 @@ export async function claimRedisDatabase (t: Test, label: string): Promise<Claim
     return { url: url.href, index, client, clearCounters }
   }
   throw new Error(`every Redis database from ${FIRST_DATABASE} to ${databases - 1} is claimed by another test; wait for them to finish or raise "databases" in redis.conf`)
-}
-
-const INSTALL_HINT = 'Install Redis with: apt-get install -y redis-server (this test starts its own redis-server on a free port).'
-
-/** Whether a Redis answers PING on `port` within a short time. */
-function answersPing (port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    const finish = (answer: boolean) => {
-      socket.destroy()
-      resolve(answer)
-    }
-    socket.setTimeout(500, () => finish(false))
-    socket.once('error', () => finish(false))
-    socket.once('connect', () => socket.write('PING\r\n'))
-    socket.once('data', (data) => finish(data.toString().startsWith('+PONG')))
-  })
-}
-
-/** A redis-server of the test's own, on a free port, which the test kills and restarts. */
-export class OwnRedisServer {
-  private child: ChildProcess | undefined
-
-  private constructor (readonly port: number) {}
-
-  get url (): string { return `redis://127.0.0.1:${this.port}` }
-
-  static async start (t: Test): Promise<OwnRedisServer> {
-    const server = new OwnRedisServer(await freePort())
-    t.teardown(() => server.kill())
-    await server.restart()
-    return server
-  }
-
-  /** Starts it (again) on the same port, empty and without persistence, and waits until it answers. */
-  async restart (): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-    this.child = child
-    let failure: Error | undefined
-    child.once('error', (error) => { failure = error })
-    const deadline = Date.now() + 10_000
-    while (Date.now() < deadline) {
-      if (failure !== undefined) throw new Error(`redis-server could not start: ${failure.message}. ${INSTALL_HINT}`)
-      if (child.exitCode !== null) throw new Error(`redis-server exited at start on port ${this.port} (code ${child.exitCode}). ${INSTALL_HINT}`)
-      if (await answersPing(this.port)) return
-      await sleep(50)
-    }
-    throw new Error(`redis-server did not answer on port ${this.port} within 10 s. ${INSTALL_HINT}`)
-  }
-
-  /** SIGKILL: the store vanishes at once, as in a crash. */
-  async kill (): Promise<void> {
-    const child = this.child
-    this.child = undefined
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
-    const exited = once(child, 'exit')
-    child.kill('SIGKILL')
-    await exited
-  }
 }

@@ -1,5 +1,8 @@
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { connectAdmin, createTestDatabase, type TestDatabase } from '@muejam/testing/database'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { sql } from 'kysely'
 import pg from 'pg'
 import dbPool, { type DbPoolOptions } from '../../src/index.js'
 
@@ -66,6 +69,35 @@ export async function waitFor (probe: () => Promise<boolean> | boolean, timeoutM
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
+}
+
+/**
+ * Adds GET /sleep: a 30 s query tagged with `marker`, for a test to cancel. The error that
+ * stops it goes to `onError`.
+ */
+export function addSleepRoute (app: FastifyInstance, marker: string, onError: (error: { code?: string }) => void): void {
+  app.get('/sleep', async (request) => {
+    try {
+      await sql`select pg_sleep(30) as ${sql.raw(marker)}`.execute(request.db)
+      return { finished: true }
+    } catch (error) {
+      onError(error as { code?: string })
+      throw error
+    }
+  })
+}
+
+/**
+ * Starts a GET of `path` on a real socket (listening on a free port first if the app is
+ * not yet), so the client can go away; returns a function that drops the connection.
+ */
+export async function startRequest (app: FastifyInstance, path: string): Promise<() => void> {
+  if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  const request = httpRequest({ host: '127.0.0.1', port, path })
+  request.on('error', () => {})
+  request.end()
+  return () => request.destroy()
 }
 
 /** A port nothing listens on: connections are refused at once. */

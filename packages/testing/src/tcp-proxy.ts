@@ -1,8 +1,6 @@
 import * as net from 'node:net'
 
-interface Test {
-  teardown(fn: () => unknown): void
-}
+interface Teardown { teardown(fn: () => unknown): void }
 
 /** A statement a PostgreSQL client sent through the proxy. */
 export interface ProxiedQuery {
@@ -12,7 +10,7 @@ export interface ProxiedQuery {
   sql: string
 }
 
-export interface CuttableProxy {
+export interface TcpProxy {
   /** The port clients connect to instead of the target's. */
   port: number
   /** Connections accepted so far. */
@@ -85,11 +83,16 @@ function postgresFrontendReader (onQuery: (sql: string) => void): (chunk: Buffer
   }
 }
 
+export interface TcpProxyOptions {
+  /** Read the PostgreSQL protocol going through and record each statement (`queries`). Default: false. */
+  postgres?: boolean
+}
+
 /**
- * A TCP proxy on 127.0.0.1 in front of `target` that the test can cut and restore while the
- * API keeps running; with `postgres: true` it also records every statement it forwards.
+ * A TCP proxy on 127.0.0.1 in front of `target` that the test can cut and restore while its
+ * clients keep running; with `postgres: true` it also records every statement it forwards.
  */
-export async function startCuttableProxy (t: Test, target: { host: string, port: number }, { postgres = false } = {}): Promise<CuttableProxy> {
+export async function startTcpProxy (t: Teardown, target: { host: string, port: number }, { postgres = false }: TcpProxyOptions = {}): Promise<TcpProxy> {
   let mode: Mode = 'forward'
   let accepted = 0
   const queries: ProxiedQuery[] = []
