@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -15,7 +15,12 @@ import { wrk } from './wrk.js'
 
 const apiDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const rootDir = resolve(apiDir, '../..')
-const referencesDir = resolve(process.env.BENCH_REFERENCES_DIR ?? join(rootDir, '../shared/bench'))
+// The reference servers live beside the project (../shared/bench); a clone made elsewhere (CI)
+// finds them at the workplace's fixed location, or wherever BENCH_REFERENCES_DIR says.
+const referencesDir = [process.env.BENCH_REFERENCES_DIR, join(rootDir, '../shared/bench'), '/work/shared/bench']
+  .filter((dir) => dir !== undefined && dir !== '')
+  .map((dir) => resolve(dir))
+  .find((dir) => existsSync(join(dir, 'peer-express/server.js')))
 const seconds = Number(process.env.BENCH_SECONDS ?? 30)
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? Math.min(5, seconds))
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -126,6 +131,9 @@ function report (results) {
 }
 
 async function main () {
+  if (referencesDir === undefined) {
+    throw new Error('the reference servers were not found: set BENCH_REFERENCES_DIR to the folder holding peer-express/ and naive-fastify/')
+  }
   requireWrk()
   const workDir = join(rootDir, '.data/bench')
   mkdirSync(workDir, { recursive: true })
