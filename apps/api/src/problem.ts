@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http'
+import { sqlState } from '@muejam/db-pool'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /**
@@ -29,6 +30,16 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type'
 }
 
+/**
+ * SQLSTATE class 22, data exception: PostgreSQL refused a value the request carried (text it
+ * cannot parse as the column's type, a number out of range, a NUL byte). The client's to fix.
+ */
+function isDataException (error: ClientError): boolean {
+  return error.statusCode === undefined && sqlState(error)?.startsWith('22') === true
+}
+
+const DATA_EXCEPTION_DETAIL = 'A value in the request is not one the database can store: malformed, out of range, too long, or holding a character such as NUL.'
+
 function fallbackCode (status: number): string {
   return (STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')
 }
@@ -55,6 +66,7 @@ export interface ProblemBody {
 
 /** Renders any error as an RFC 9457 problem; 5xx details stay generic unless deliberate. */
 export function toProblem (error: ClientError, request: FastifyRequest, debug: boolean): ProblemBody {
+  if (isDataException(error)) return toProblem({ name: 'DataException', message: DATA_EXCEPTION_DETAIL, statusCode: 400, code: 'invalid_input' }, request, debug)
   const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
   const extensions: Record<string, unknown> = { ...error.extensions }
   let code: string
