@@ -32,25 +32,50 @@ const FASTIFY_CODES: Record<string, string> = {
 
 /**
  * SQLSTATE class 22, data exception: PostgreSQL refused a value the request carried (text it
- * cannot parse as the column's type, a number out of range, a NUL byte). The client's to fix.
+ * cannot parse as the column's type, a number out of range, a NUL byte). The client's to fix;
+ * the database's message quotes the value and the SQL type, so it is replaced.
  */
-function isDataException (error: ClientError): boolean {
-  return error.statusCode === undefined && sqlState(error)?.startsWith('22') === true
+function asInvalidInput (error: ClientError): ClientError {
+  if (error.statusCode !== undefined || sqlState(error)?.startsWith('22') !== true) return error
+  return {
+    name: 'InvalidInput',
+    message: 'A value in the request is not one the database can store: malformed, out of range, too long, or holding a character such as NUL.',
+    statusCode: 400,
+    code: 'invalid_input'
+  }
 }
-
-const DATA_EXCEPTION_DETAIL = 'A value in the request is not one the database can store: malformed, out of range, too long, or holding a character such as NUL.'
 
 function fallbackCode (status: number): string {
   return (STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')
 }
 
-function fieldErrors (validation: NonNullable<FastifyError['validation']>, context: string | undefined) {
-  return validation.map((issue) => {
+/*
+ * Bounds on what a problem echoes of the request, so that its body stays under 16 KiB for any
+ * input, even names that JSON escapes six-fold (\u0001): 20 errors of at most 64 + 100
+ * characters, a detail and an instance of at most 200.
+ */
+const ERRORS_MAX = 20
+const FIELD_MAX = 64
+const MESSAGE_MAX = 100
+const ECHO_MAX = 200
+
+/** `text` cut to `max` characters, the cut marked with an ellipsis and no half surrogate pair left. */
+function clip (text: string, max: number): string {
+  if (text.length <= max) return text
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 2)) ? max - 2 : max - 1
+  return `${text.slice(0, end)}…`
+}
+
+/** The first errors, as `{ field, message }`, and how many more there were. */
+function fieldErrors (validation: NonNullable<FastifyError['validation']>, context: string | undefined): Record<string, unknown> {
+  const errors = validation.slice(0, ERRORS_MAX).map((issue) => {
     const params = issue.params as Record<string, unknown>
     const child = params.missingProperty ?? params.additionalProperty
     const path = [context, ...issue.instancePath.split('/').filter(Boolean), child].filter(Boolean).join('.')
-    return { field: path, message: issue.message ?? 'is invalid' }
+    return { field: clip(path, FIELD_MAX), message: clip(issue.message ?? 'is invalid', MESSAGE_MAX) }
   })
+  const omitted = validation.length - errors.length
+  return omitted > 0 ? { errors, errors_omitted: omitted } : { errors }
 }
 
 export interface ProblemBody {
@@ -65,8 +90,8 @@ export interface ProblemBody {
 }
 
 /** Renders any error as an RFC 9457 problem; 5xx details stay generic unless deliberate. */
-export function toProblem (error: ClientError, request: FastifyRequest, debug: boolean): ProblemBody {
-  if (isDataException(error)) return toProblem({ name: 'DataException', message: DATA_EXCEPTION_DETAIL, statusCode: 400, code: 'invalid_input' }, request, debug)
+export function toProblem (thrown: ClientError, request: FastifyRequest, debug: boolean): ProblemBody {
+  const error = asInvalidInput(thrown)
   const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
   const extensions: Record<string, unknown> = { ...error.extensions }
   let code: string
@@ -74,7 +99,7 @@ export function toProblem (error: ClientError, request: FastifyRequest, debug: b
   if (error.validation) {
     code = 'validation_failed'
     detail = 'The request is invalid; see errors.'
-    extensions.errors = fieldErrors(error.validation, (error as FastifyError).validationContext)
+    Object.assign(extensions, fieldErrors(error.validation, (error as FastifyError).validationContext))
   } else if (error.code !== undefined && FASTIFY_CODES[error.code] !== undefined) {
     code = FASTIFY_CODES[error.code] as string
     detail = error.message
@@ -93,8 +118,8 @@ export function toProblem (error: ClientError, request: FastifyRequest, debug: b
     type: `urn:muejam:problem:${code}`,
     title: STATUS_CODES[status] ?? 'Error',
     status,
-    detail,
-    instance: request.url.split('?')[0] ?? request.url,
+    detail: clip(detail, ECHO_MAX),
+    instance: (request.url.split('?')[0] ?? request.url).slice(0, ECHO_MAX),
     code,
     request_id: request.id,
     ...extensions
