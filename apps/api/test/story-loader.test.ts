@@ -54,13 +54,29 @@ t.test('an aborted waiter stops waiting; when every waiter has gone the query is
   await t.rejects(loader.load(story.id, AbortSignal.abort(deadline)), { statusCode: 504, code: 'request_timeout' }, 'a deadline keeps its own answer')
 })
 
-t.test('a failing query rejects every waiter of its batch', async (t) => {
+t.test('an id PostgreSQL refuses fails only its own waiters: 8 honest waiters of the same batch get their stories', async (t) => {
+  const app = await build(t, await databaseEnv(t, 'loader_poison'))
+  const stories = await Promise.all(Array.from({ length: 4 }, (_, n) => createStory(app, `user_2abcLoaderP${n}`, { title: `P${n}`, publish: true })))
+  const signals: AbortSignal[] = []
+  const loader = new StoryLoader((signal) => { signals.push(signal); return app.dbPool.readerFor(signal) as unknown as Kysely<Database> })
+  const live = new AbortController().signal
+  const honest = [...stories.map((story) => story.id), ...stories.map((story) => story.id.toUpperCase())]
+  const poisoned = loader.load('urn:uuid:00000000-0000-0000-0000-000000000000', live)
+  const results = await Promise.allSettled([...honest.map((id) => loader.load(id, live)), poisoned])
+  t.same(results.slice(0, 8).map((result) => result.status === 'fulfilled' ? result.value?.title : 'rejected'), ['P0', 'P1', 'P2', 'P3', 'P0', 'P1', 'P2', 'P3'], 'every honest waiter gets its story')
+  await t.rejects(poisoned, { code: '22P02' }, 'the waiter whose id PostgreSQL refused gets that refusal')
+  t.equal(signals.length, 1 + 5, 'one batch, then one query per distinct id (ids in any case are one id) to tell the refused id apart')
+})
+
+t.test('a failure no id caused (the table is gone) rejects every waiter, with no query per id', async (t) => {
   const env = await databaseEnv(t, 'loader_error')
   const app = await build(t, env)
   const story = await createStory(app, 'user_2abcLoaderD', { title: 'D', publish: true })
   await sql`alter table stories rename to stories_elsewhere`.execute(app.db)
-  const loader = new StoryLoader((signal) => app.dbPool.readerFor(signal) as unknown as Kysely<Database>)
+  const signals: AbortSignal[] = []
+  const loader = new StoryLoader((signal) => { signals.push(signal); return app.dbPool.readerFor(signal) as unknown as Kysely<Database> })
   const live = new AbortController().signal
   const results = await Promise.allSettled([loader.load(story.id, live), loader.load(MISSING, live)])
   t.same(results.map((result) => result.status), ['rejected', 'rejected'])
+  t.equal(signals.length, 1, 'an outage is not multiplied by retries')
 })

@@ -8,7 +8,14 @@ export function Text (minLength: number, maxLength: number, description: string)
   return Type.String({ minLength, maxLength, pattern: NO_NUL, description })
 }
 
-export const Uuid = Type.String({ format: 'uuid' })
+/**
+ * The canonical 8-4-4-4-12 hex form only, in any case. ajv-formats' `uuid` also admits
+ * `urn:uuid:…`, which PostgreSQL refuses; PostgreSQL admits braces and missing dashes, which
+ * would make one row answer to many spellings.
+ */
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+
+export const Uuid = Type.String({ pattern: UUID_PATTERN, description: 'A UUID in the 8-4-4-4-12 hex form.' })
 
 export const Timestamp = Type.String({ format: 'date-time' })
 

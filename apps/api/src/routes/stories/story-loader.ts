@@ -1,4 +1,4 @@
-import { cancelledError } from '@muejam/db-pool'
+import { cancelledError, sqlState } from '@muejam/db-pool'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/database.js'
 import { findStories, type StoryRow } from './repository.js'
@@ -20,6 +20,11 @@ interface Batch {
  * query of its own. A popular story read by hundreds of clients at once costs one round trip
  * per turn instead of one per request. A waiter whose request aborts stops waiting; the query
  * itself is cancelled in PostgreSQL when every waiter of its batch has gone.
+ *
+ * When PostgreSQL refuses a value of the batch (SQLSTATE class 22, data exception), each id is
+ * looked up alone, so only the waiters of the refused id get the error. Any other failure (an
+ * outage, a timeout) is no id's fault and fails every waiter at once, without retries that
+ * would multiply the load on a struggling database.
  */
 export class StoryLoader {
   readonly #readerFor: (signal: AbortSignal) => Kysely<Database>
@@ -37,6 +42,8 @@ export class StoryLoader {
       setImmediate(() => this.#run(batch as Batch))
     }
     const current = batch
+    // PostgreSQL reads a UUID in any case and answers it in lower case.
+    const key = id.toLowerCase()
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         reject(cancelledError(signal))
@@ -47,26 +54,34 @@ export class StoryLoader {
         resolve: (story) => { settled(); resolve(story) },
         reject: (error) => { settled(); reject(error) }
       }
-      const list = current.waiters.get(id)
-      if (list === undefined) current.waiters.set(id, [waiter])
+      const list = current.waiters.get(key)
+      if (list === undefined) current.waiters.set(key, [waiter])
       else list.push(waiter)
       current.pending++
       signal.addEventListener('abort', onAbort, { once: true })
     })
   }
 
-  async #run (batch: Batch): Promise<void> {
+  #run (batch: Batch): Promise<void> {
     this.#batch = null
+    return this.#settle(batch, [...batch.waiters.keys()])
+  }
+
+  /** Answers the waiters of `ids`, telling apart the id PostgreSQL refuses (see above). */
+  async #settle (batch: Batch, ids: string[]): Promise<void> {
     let rows: StoryRow[]
     try {
-      rows = batch.controller.signal.aborted ? [] : await findStories(this.#readerFor(batch.controller.signal), [...batch.waiters.keys()])
+      const signal = batch.controller.signal
+      rows = signal.aborted ? [] : await findStories(this.#readerFor(signal), ids)
     } catch (error) {
-      for (const waiters of batch.waiters.values()) for (const waiter of waiters) waiter.reject(error)
+      if (ids.length > 1 && sqlState(error)?.startsWith('22') === true) {
+        await Promise.all(ids.map((id) => this.#settle(batch, [id])))
+      } else {
+        for (const id of ids) for (const waiter of batch.waiters.get(id) ?? []) waiter.reject(error)
+      }
       return
     }
     const byId = new Map(rows.map((row) => [row.id, row]))
-    for (const [id, waiters] of batch.waiters) {
-      for (const waiter of waiters) waiter.resolve(byId.get(id))
-    }
+    for (const id of ids) for (const waiter of batch.waiters.get(id) ?? []) waiter.resolve(byId.get(id))
   }
 }
