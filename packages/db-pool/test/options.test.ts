@@ -1,10 +1,17 @@
+import { createTestDatabase } from '@muejam/testing/database'
 import Fastify from 'fastify'
+import { sql } from 'kysely'
 import t from 'tap'
 import dbPool, { muejamDbPool, type DbPoolOptions } from '../src/index.js'
 import { resolveOptions } from '../src/options.js'
 
-t.test('the plugin is the default and a named export', async (t) => {
-  t.equal(muejamDbPool, dbPool)
+t.test('the named export registers as @muejam/db-pool and decorates the app it is registered in', async (t) => {
+  const database = await createTestDatabase(t, 'db_pool_named')
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(muejamDbPool, { primary: { connectionString: database.url } })
+  t.ok(app.hasPlugin('@muejam/db-pool'))
+  t.same((await sql<{ n: number }>`select 1 as n`.execute(app.db)).rows, [{ n: 1 }])
 })
 
 t.test('defaults', async (t) => {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import t from 'tap'
 import { toClientError } from '../src/database-errors.js'
-import { buildApp, labelledDatabase, runSql } from './helpers/setup.js'
+import { buildApp, labelledDatabase, runSql, startRequest, waitFor } from './helpers/setup.js'
 
 const countNotes = async (url: string) => Number((await runSql<{ n: string }>(url, 'select count(*) as n from notes'))[0]?.n)
 
@@ -95,6 +95,58 @@ t.test('config.transaction: deadlocks are retried; retries stop after transactio
   t.equal(await countNotes(primary.url), 0)
 })
 
+t.test('config.transaction: no retry once the reply was sent, even on a serialization failure', async (t) => {
+  const primary = await labelledDatabase(t, 'primary')
+  const logs: Array<Record<string, unknown>> = []
+  let attempts = 0
+  const app = await buildApp(t, { primary: { connectionString: primary.url } }, (app) => {
+    app.post('/early', { config: { transaction: true } }, async (request, reply) => {
+      attempts++
+      await sql`insert into notes (body) values (${`attempt ${attempts}`})`.execute(request.db)
+      // Against the README's advice: the reply leaves before the commit.
+      reply.send({ early: true })
+      await sql`do $$ begin raise exception 'forced' using errcode = 'serialization_failure'; end $$`.execute(request.db)
+      return reply
+    })
+  }, logs)
+  const response = await app.inject({ method: 'POST', url: '/early' })
+  t.same(response.json(), { early: true })
+  await waitFor(() => logs.some((line) => line.msg === 'Promise errored, but reply.sent = true was set'), 5000, 'the handler to settle')
+  t.equal(attempts, 1, 'a retry would run the handler, and its side effects, a second time')
+  t.match(logs.find((line) => line.msg === 'Promise errored, but reply.sent = true was set'), { err: { code: '40001' } })
+  t.equal(await countNotes(primary.url), 0, 'rolled back')
+})
+
+t.test('config.transaction: no retry once the request was aborted; the handler\'s own error ends it', async (t) => {
+  const primary = await labelledDatabase(t, 'primary')
+  let attempts = 0
+  let final: { code?: string } | undefined
+  const app = await buildApp(t, { primary: { connectionString: primary.url } }, (app) => {
+    app.setErrorHandler((error: { code?: string }, _request, reply) => {
+      final = error
+      return reply.code(500).send({ code: error.code })
+    })
+    app.get('/gone', { config: { transaction: true } }, async (request) => {
+      attempts++
+      await sql`insert into notes (body) values (${`attempt ${attempts}`})`.execute(request.db)
+      try {
+        await sql`do $$ begin raise exception 'forced' using errcode = 'serialization_failure'; end $$`.execute(request.db)
+      } catch (error) {
+        // Clean-up that outlives the client, then the error goes on.
+        request.raw.socket.destroy()
+        await waitFor(() => request.signal.aborted, 5000, 'the abort')
+        throw error
+      }
+      return { ok: true }
+    })
+  })
+  await startRequest(app, '/gone')
+  await waitFor(() => final !== undefined, 5000, 'the request to end')
+  t.equal(final?.code, '40001', 'the serialization failure itself, not the cancellation a retry would meet')
+  t.equal(attempts, 1)
+  t.equal(await countNotes(primary.url), 0, 'rolled back')
+})
+
 t.test('a unique violation is a 409 conflict without the database message', async (t) => {
   const primary = await labelledDatabase(t, 'primary')
   const app = await buildApp(t, { primary: { connectionString: primary.url } }, (app) => {
@@ -155,13 +207,24 @@ t.test('Kysely transactions, controlled transactions and savepoints work on app.
 t.test('a connection abandoned inside a transaction is not reused', async (t) => {
   const primary = await labelledDatabase(t, 'primary')
   const app = await buildApp(t, { primary: { connectionString: primary.url }, poolMax: 1 })
+  let abandoned: number | undefined
   await t.rejects(app.db.connection().execute(async (db) => {
     await sql`begin`.execute(db)
     await sql`insert into notes (body) values ('open')`.execute(db)
+    abandoned = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db)).rows[0]?.pid
     throw new Error('walked away')
-  }))
+  }), { message: 'walked away' })
+  t.type(abandoned, 'number')
   t.equal(await countNotes(primary.url), 0)
-  t.equal((await sql<{ n: number }>`select 1 as n`.execute(app.db)).rows[0]?.n, 1, 'the pool still serves')
+
+  // With one connection allowed, the next checkout would get the abandoned one if it were pooled.
+  const { rows: [next] } = await sql<{ pid: number, txid: string | null, fresh: boolean }>`
+    select pg_backend_pid() as pid, txid_current_if_assigned() as txid, now() = statement_timestamp() as fresh`.execute(app.db)
+  t.not(next?.pid, abandoned, 'a new backend, not the abandoned one')
+  t.equal(next?.txid, null, 'no transaction with a write is open on it')
+  t.equal(next?.fresh, true, 'its statement runs in a transaction of its own')
+  await waitFor(async () => (await runSql(primary.url, 'select 1 from pg_stat_activity where pid = $1', [abandoned])).length === 0, 5000, 'the abandoned backend to exit')
+  t.equal(await countNotes(primary.url), 0, 'its insert was rolled back')
 })
 
 t.test('a unique violation found at COMMIT is a 409 too, and the transaction is gone', async (t) => {
