@@ -9,7 +9,7 @@ t.test('GET /docs/json is the OpenAPI document of every route, with request and 
   t.equal(document.openapi, '3.1.0')
   t.equal(document.info.title, 'muejam API')
   t.match(document.info.version, /^\d+\.\d+\.\d+/)
-  t.same(Object.keys(document.paths).sort(), ['/v1/me', '/v1/stories', '/v1/stories/{id}', '/v1/stories/{id}/chapters'])
+  t.same(Object.keys(document.paths).sort(), ['/v1/me', '/v1/stories', '/v1/stories/{id}', '/v1/stories/{id}/chapters', '/v1/stories/{id}/chapters/{position}'])
   t.same(Object.keys(document.paths['/v1/stories/{id}']).sort(), ['delete', 'get', 'patch'])
   const create = document.paths['/v1/stories'].post
   t.same(create.security, [{ bearer: [] }])
@@ -18,5 +18,8 @@ t.test('GET /docs/json is the OpenAPI document of every route, with request and 
   t.ok(create.responses['201'], 'a 201 response schema')
   t.ok(create.responses['400'], 'problem responses')
   t.match(document.paths['/v1/stories'].get.parameters, [{ name: 'limit', in: 'query' }, { name: 'cursor', in: 'query' }])
+  t.match(document.paths['/v1/stories/{id}/chapters'].get.parameters, [{ name: 'limit', in: 'query', schema: { default: 50, maximum: 100 } }, { name: 'cursor', in: 'query' }, { name: 'id', in: 'path' }])
+  t.ok(document.paths['/v1/stories/{id}/chapters'].post.responses['409'], 'the append documents its 409')
+  t.match(document.paths['/v1/stories/{id}/chapters/{position}'].get.parameters, [{ name: 'id', in: 'path', schema: { pattern: /^\^\[0-9a-fA-F\]\{8\}-/ } }, { name: 'position', in: 'path', schema: { minimum: 1, maximum: 1000 } }])
   t.same(document.components.securitySchemes.bearer, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
 })

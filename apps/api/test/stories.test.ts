@@ -1,4 +1,7 @@
+import type { AddressInfo } from 'node:net'
+import type { InjectOptions } from 'fastify'
 import t from 'tap'
+import { send } from './helpers/api-process.js'
 import { authHeaders } from './helpers/auth.js'
 import { build, databaseEnv, inspectDatabase } from './helpers/build.js'
 import { createStory, rowCounts } from './helpers/stories.js'
@@ -170,4 +173,75 @@ t.test('story API', async (t) => {
     t.equal(anonymous.statusCode, 401)
     t.equal(anonymous.json().code, 'unauthenticated')
   })
+})
+
+t.test('ids are read only in the canonical 8-4-4-4-12 hex form: every near miss is a 400 on every route, and changes nothing', async (t) => {
+  const env = await databaseEnv(t, 'story_ids')
+  const app = await build(t, env)
+  const db = inspectDatabase(t, env.DATABASE_URL)
+  const author = 'user_2abcIdForms'
+  const story = await createStory(app, author, { title: 'Canonical', publish: true, chapters: [{ title: 'One', content: 'Text' }] })
+  const id = story.id
+  const before = await rowCounts(db)
+
+  const upper = await app.inject(`/v1/stories/${id.toUpperCase()}`)
+  t.equal(upper.statusCode, 200, 'upper case is the same id')
+  t.equal(upper.json().id, id)
+  t.equal((await app.inject(`/v1/stories/${id.toUpperCase()}/chapters/1`)).statusCode, 200, 'on the chapter routes too')
+
+  const nearMisses = {
+    'a urn:uuid: prefix': `urn:uuid:${id}`,
+    braces: `{${id}}`,
+    'no dashes': id.replaceAll('-', ''),
+    'a dash moved': `${id.slice(0, 7)}-${id.slice(7, 8)}${id.slice(9)}`,
+    'an extra digit': `${id}0`,
+    'a digit short': id.slice(1),
+    'a trailing space': `${id} `,
+    'a trailing newline': `${id}\n`,
+    'a non-hex letter': `g${id.slice(1)}`,
+    'a full-width digit': `\uff10${id.slice(1)}`
+  }
+  for (const [name, bad] of Object.entries(nearMisses)) {
+    const path = `/v1/stories/${encodeURIComponent(bad)}`
+    const requests: InjectOptions[] = [
+      { url: path },
+      { method: 'PATCH', url: path, headers: authHeaders(author), body: { title: 'Changed' } },
+      { method: 'DELETE', url: path, headers: authHeaders(author) },
+      { url: `${path}/chapters` },
+      { method: 'POST', url: `${path}/chapters`, headers: authHeaders(author), body: { title: 'Two', content: 'More' } },
+      { url: `${path}/chapters/1` }
+    ]
+    for (const request of requests) {
+      const response = await app.inject(request)
+      const label = `${name}: ${request.method ?? 'GET'} ${String(request.url)}`
+      t.equal(response.statusCode, 400, label)
+      t.equal(response.json().code, 'validation_failed', label)
+      t.ok((response.json().errors as Array<{ field: string }> | undefined ?? []).some((error) => error.field === 'params.id'), `${label} names params.id`)
+    }
+  }
+  t.same(await rowCounts(db), before, 'nothing was written')
+  const row = await db.selectFrom('stories').select(['title', 'updated_at', 'deleted_at']).where('id', '=', id).executeTakeFirstOrThrow()
+  t.match(row, { title: 'Canonical', deleted_at: null }, 'nothing was changed')
+  t.equal(row.updated_at.toISOString(), story.updated_at)
+})
+
+t.test('8 honest reads sent with 1 urn:uuid: read: 8 × 200, and a 400 validation_failed for the bad id', async (t) => {
+  const app = await build(t, await databaseEnv(t, 'story_poison'))
+  const stories = await Promise.all(Array.from({ length: 8 }, (_, n) => createStory(app, `user_2abcPoison${n % 2}`, { title: `Honest ${n}`, publish: true })))
+  const poisonedPath = '/v1/stories/urn:uuid:00000000-0000-0000-0000-000000000000'
+  const expected = stories.map((story) => [200, story.title])
+
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  const [poisoned, ...honest] = await Promise.all([send(port, { path: poisonedPath }), ...stories.map((story) => send(port, { path: `/v1/stories/${story.id}` }))])
+  t.same(honest.map((response) => [response.status, response.json().title]), expected, 'over real sockets, every honest read is answered')
+  t.equal(poisoned?.status, 400)
+  t.equal(poisoned?.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.equal(poisoned?.json().code, 'validation_failed')
+
+  // In process, all nine requests reach the story loader in the same event-loop turn: one batch.
+  const [batchedPoison, ...batchedHonest] = await Promise.all([app.inject(poisonedPath), ...stories.map((story) => app.inject(`/v1/stories/${story.id}`))])
+  t.same(batchedHonest.map((response) => [response.statusCode, response.json().title]), expected, 'in one batch, every honest read is answered')
+  t.equal(batchedPoison?.statusCode, 400)
+  t.equal(batchedPoison?.json().code, 'validation_failed')
 })

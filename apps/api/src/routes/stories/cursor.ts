@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { clientError } from '../../http-errors.js'
+import { UUID_PATTERN } from '../schemas.js'
 
 /** Where a page of the feed ends: the last story's publication time and id. */
 export interface FeedPosition {
@@ -7,30 +8,38 @@ export interface FeedPosition {
   id: string
 }
 
-const CONTEXT = 'muejam.stories.feed.v1'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** Where a page of a story's table of contents ends: the story and the last chapter's position. */
+export interface ChapterListPosition {
+  storyId: string
+  position: number
+}
 
-function sign (key: string, payload: string): Buffer {
-  return createHmac('sha256', key).update(`${CONTEXT}.${payload}`).digest()
+/** Each kind of cursor is signed in a context of its own, so none passes for another. */
+const FEED = 'muejam.stories.feed.v1'
+const CHAPTERS = 'muejam.stories.chapters.v1'
+const UUID = new RegExp(UUID_PATTERN)
+
+function sign (key: string, context: string, payload: string): Buffer {
+  return createHmac('sha256', key).update(`${context}.${payload}`).digest()
 }
 
 /** `<payload>.<hmac>`, both base64url; the HMAC (over SECRET_KEY) makes it tamper-evident. */
-export function encodeCursor (key: string, position: FeedPosition): string {
-  const payload = Buffer.from(JSON.stringify([position.publishedAt.toISOString(), position.id])).toString('base64url')
-  return `${payload}.${sign(key, payload).toString('base64url')}`
+function encode (key: string, context: string, values: unknown[]): string {
+  const payload = Buffer.from(JSON.stringify(values)).toString('base64url')
+  return `${payload}.${sign(key, context, payload).toString('base64url')}`
 }
 
 export const invalidCursor = () => clientError(400, 'invalid_cursor', 'The cursor is not one this API issued; start again without it.', {
   extensions: { errors: [{ field: 'querystring.cursor', message: 'is not a cursor this API issued' }] }
 })
 
-/** The position a cursor stands for; throws 400 `invalid_cursor` for anything altered or forged. */
-export function decodeCursor (key: string, cursor: string): FeedPosition {
+/** The values a cursor of `context` holds; throws 400 `invalid_cursor` for anything altered or forged. */
+function decode (key: string, context: string, cursor: string): unknown[] {
   const [payload = '', signature = ''] = cursor.split('.')
-  const expected = sign(key, payload)
+  const expected = sign(key, context, payload)
   const given = Buffer.from(signature, 'base64url')
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalidCursor()
-  // A cursor signed with our key holds what encodeCursor wrote; the checks below guard
+  // A cursor signed with our key holds what encode wrote; the checks of the callers guard
   // against a leaked key.
   let decoded: unknown
   try {
@@ -38,8 +47,31 @@ export function decodeCursor (key: string, cursor: string): FeedPosition {
   } catch {
     throw invalidCursor()
   }
-  const [publishedAt, id] = Array.isArray(decoded) ? decoded as unknown[] : []
+  return Array.isArray(decoded) ? decoded as unknown[] : []
+}
+
+export function encodeCursor (key: string, position: FeedPosition): string {
+  return encode(key, FEED, [position.publishedAt.toISOString(), position.id])
+}
+
+/** The feed position a cursor stands for; throws 400 `invalid_cursor` for anything altered or forged. */
+export function decodeCursor (key: string, cursor: string): FeedPosition {
+  const [publishedAt, id] = decode(key, FEED, cursor)
   const date = new Date(typeof publishedAt === 'string' ? publishedAt : Number.NaN)
   if (Number.isNaN(date.getTime()) || typeof id !== 'string' || !UUID.test(id)) throw invalidCursor()
   return { publishedAt: date, id }
+}
+
+export function encodeChapterCursor (key: string, position: ChapterListPosition): string {
+  return encode(key, CHAPTERS, [position.storyId, position.position])
+}
+
+/**
+ * The last position a cursor of `storyId`'s table of contents stands for; throws 400
+ * `invalid_cursor` for anything altered or forged, and for another story's cursor.
+ */
+export function decodeChapterCursor (key: string, storyId: string, cursor: string): number {
+  const [story, position] = decode(key, CHAPTERS, cursor)
+  if (typeof story !== 'string' || story.toLowerCase() !== storyId.toLowerCase() || !Number.isSafeInteger(position) || (position as number) < 1) throw invalidCursor()
+  return position as number
 }

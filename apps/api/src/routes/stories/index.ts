@@ -6,13 +6,16 @@ import { notYourStory, storyNotFound } from '../../http-errors.js'
 import { ensureProfile } from '../me/repository.js'
 import { bearer, IdParams, problems } from '../schemas.js'
 import { trimBody } from '../trim-body.js'
-import { decodeCursor, encodeCursor } from './cursor.js'
+import { chapterLimitReached, chapterNotFound } from './chapter-errors.js'
+import { decodeChapterCursor, decodeCursor, encodeChapterCursor, encodeCursor } from './cursor.js'
 import { StoryLoader } from './story-loader.js'
 import {
-  appendChapter, findStory, insertStory, listChapters, listPublished, softDeleteStory, updateStory, type StoryRow
+  appendChapter, countChapters, findChapter, findStory, insertStory, listChapterEntries, listPublished, softDeleteStory, updateStory,
+  type ChapterEntryRow, type StoryRow
 } from './repository.js'
 import {
-  Chapter as ChapterSchema, ChapterList, ListQuery, NewChapter, NewStory, Story, StoryPage, StoryPatch, StoryWithChapters
+  Chapter as ChapterSchema, ChapterListQuery, ChapterPage, ChapterParams, CHAPTERS_PER_STORY_MAX, ListQuery, NewChapter, NewStory, Story,
+  StoryPage, StoryPatch, StoryWithChapters
 } from './schemas.js'
 
 function toStory (row: StoryRow) {
@@ -35,6 +38,16 @@ function toChapter (chapter: Chapter) {
     position: chapter.position,
     title: chapter.title,
     content: chapter.content,
+    created_at: chapter.created_at.toISOString(),
+    updated_at: chapter.updated_at.toISOString()
+  }
+}
+
+function toChapterEntry (chapter: ChapterEntryRow) {
+  return {
+    id: chapter.id,
+    position: chapter.position,
+    title: chapter.title,
     created_at: chapter.created_at.toISOString(),
     updated_at: chapter.updated_at.toISOString()
   }
@@ -162,32 +175,60 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/stories/:id/chapters', {
     schema: {
       tags: ['stories'],
-      summary: 'The chapters of a story, in order',
+      summary: 'A story\'s table of contents: its chapters in order, without their content, a page at a time',
       params: IdParams,
-      response: { 200: ChapterList, ...problems(400, 404, 503) }
+      querystring: ChapterListQuery,
+      response: { 200: ChapterPage, ...problems(400, 404, 503) }
+    }
+  }, async (request) => {
+    const { limit = 50, cursor } = request.query
+    const db = request.dbRead
+    const story = await findStory(db, request.params.id)
+    if (story === undefined || !isVisibleTo(story, request)) throw storyNotFound()
+    const key = app.config.SECRET_KEY
+    const after = cursor === undefined ? 0 : decodeChapterCursor(key, story.id, cursor)
+    const rows = await listChapterEntries(db, story.id, limit, after)
+    const page = rows.slice(0, limit)
+    const last = page[page.length - 1]
+    const more = rows.length > limit && last !== undefined
+    return {
+      items: page.map(toChapterEntry),
+      next_cursor: more ? encodeChapterCursor(key, { storyId: story.id, position: last.position }) : null
+    }
+  })
+
+  app.get('/stories/:id/chapters/:position', {
+    schema: {
+      tags: ['stories'],
+      summary: 'One chapter with its content; as visible as its story',
+      params: ChapterParams,
+      response: { 200: ChapterSchema, ...problems(400, 404, 503) }
     }
   }, async (request) => {
     const db = request.dbRead
     const story = await findStory(db, request.params.id)
     if (story === undefined || !isVisibleTo(story, request)) throw storyNotFound()
-    return { items: (await listChapters(db, story.id)).map(toChapter) }
+    const chapter = await findChapter(db, story.id, request.params.position)
+    if (chapter === undefined) throw chapterNotFound()
+    return toChapter(chapter)
   })
 
   app.post('/stories/:id/chapters', {
     config: { auth: 'required', transaction: true },
     schema: {
       tags: ['stories'],
-      summary: 'Append a chapter (author only)',
+      summary: `Append a chapter (author only); a story holds at most ${CHAPTERS_PER_STORY_MAX} chapters (409 chapter_limit_reached)`,
       security: bearer,
       params: IdParams,
       body: NewChapter,
-      response: { 201: ChapterSchema, ...problems(400, 401, 403, 404, 413, 503) }
+      response: { 201: ChapterSchema, ...problems(400, 401, 403, 404, 409, 413, 503) }
     }
   }, async (request, reply) => {
     const db = request.db
     const story = await findStory(db, request.params.id, { forUpdate: true })
     if (story === undefined) throw storyNotFound()
     if (story.author_user_id !== (request.auth as AuthContext).userId) throw refuseWrite(story)
+    if (await countChapters(db, story.id) >= CHAPTERS_PER_STORY_MAX) throw chapterLimitReached()
     const chapter = await appendChapter(db, story.id, request.body)
     reply.code(201)
     return toChapter(chapter)

@@ -113,14 +113,33 @@ export async function softDeleteStory (db: Kysely<Database>, id: string): Promis
   return result.numUpdatedRows === 1n
 }
 
-export function listChapters (db: Kysely<Database>, storyId: string): Promise<Chapter[]> {
-  return db.selectFrom('chapters').selectAll().where('story_id', '=', storyId).orderBy('position').execute()
+export type ChapterEntryRow = Pick<Chapter, 'id' | 'position' | 'title' | 'created_at' | 'updated_at'>
+
+/** A story's chapters after position `after`, in order, without content; `limit + 1` rows so the caller knows whether more follow. */
+export function listChapterEntries (db: Kysely<Database>, storyId: string, limit: number, after = 0): Promise<ChapterEntryRow[]> {
+  return db.selectFrom('chapters')
+    .select(['id', 'position', 'title', 'created_at', 'updated_at'])
+    .where('story_id', '=', storyId)
+    .where('position', '>', after)
+    .orderBy('position')
+    .limit(limit + 1)
+    .execute()
+}
+
+export function findChapter (db: Kysely<Database>, storyId: string, position: number): Promise<Chapter | undefined> {
+  return db.selectFrom('chapters').selectAll().where('story_id', '=', storyId).where('position', '=', position).executeTakeFirst()
+}
+
+export async function countChapters (db: Kysely<Database>, storyId: string): Promise<number> {
+  const row = await db.selectFrom('chapters').select((eb) => eb.fn.countAll<string>().as('n')).where('story_id', '=', storyId).executeTakeFirstOrThrow()
+  return Number(row.n)
 }
 
 /**
  * Appends a chapter at the next position. The caller holds the story's row lock
  * (`findStory(…, { forUpdate: true })` in the same transaction), so concurrent appends to
- * one story queue up and get 1, 2, 3… with no gap or duplicate.
+ * one story queue up and get 1, 2, 3… with no gap or duplicate, and a count taken under the
+ * lock stays true until the insert.
  */
 export async function appendChapter (db: Kysely<Database>, storyId: string, chapter: { title: string, content: string }): Promise<Chapter> {
   const inserted = await db.insertInto('chapters')
