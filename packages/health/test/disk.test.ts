@@ -1,4 +1,6 @@
-import t from 'tap'
+import { execFileSync } from 'node:child_process'
+import Fastify from 'fastify'
+import t, { type Test } from 'tap'
 import { diskPercentUsed } from '../src/index.js'
 import { build } from './helpers/build.js'
 
@@ -45,14 +47,50 @@ t.test('a disk reading that fails or is not a number makes the disk check unheal
   }
 })
 
-t.test('by default the disk check measures the real file system of diskPath with statfs', async (t) => {
+/** What statfs reports, in blocks; the fields the usage is computed from. */
+interface StatfsBlocks { blocks: number, bfree: number, bavail: number }
+
+/** The plugin module with `statfs` answering `reading` for every path. */
+async function withStatfs (t: Test, reading: StatfsBlocks) {
+  const disk = await t.mockImport<typeof import('../src/disk.js')>('../src/disk.js', {
+    'node:fs/promises': { statfs: async () => ({ type: 0xef53, bsize: 4096, files: 1000, ffree: 500, ...reading }) }
+  })
+  return t.mockImport<typeof import('../src/index.js')>('../src/index.js', { '../src/disk.js': disk })
+}
+
+t.test('usage is computed as df does: blocks reserved for root are not usable', async (t) => {
+  const cases: Array<[string, StatfsBlocks, number]> = [
+    ['750 of 1000 blocks used, 200 of the 250 free ones reserved', { blocks: 1000, bfree: 250, bavail: 50 }, 93.75],
+    ['750 of 1000 blocks used, nothing reserved', { blocks: 1000, bfree: 250, bavail: 250 }, 75],
+    ['only reserved blocks left', { blocks: 1000, bfree: 50, bavail: 0 }, 100],
+    ['an empty file system with a reserve', { blocks: 1000, bfree: 1000, bavail: 950 }, 0],
+    ['no blocks at all (/proc)', { blocks: 0, bfree: 0, bavail: 0 }, 0]
+  ]
+  for (const [name, reading, percent] of cases) {
+    const { diskPercentUsed: measure } = await withStatfs(t, reading)
+    t.equal(await measure('/any'), percent, name)
+  }
+})
+
+t.test('the disk check reports that computation through the plugin', async (t) => {
+  const { default: mockedHealth } = await withStatfs(t, { blocks: 1000, bfree: 250, bavail: 50 })
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(mockedHealth, { diskPath: '/data', cacheMs: 0 })
+  const response = await app.inject('/health/ready')
+  t.equal(response.statusCode, 503)
+  t.match(response.json().checks.disk, { status: 'unhealthy', percent_used: 93.8 })
+})
+
+t.test('by default the disk check measures the real file system of diskPath, as df reports it', async (t) => {
   const app = await build(t, { diskUsage: undefined, diskPath: '/', cacheMs: 0 })
   const disk = (await app.inject('/health/ready')).json().checks.disk
-  t.ok(disk.percent_used >= 0 && disk.percent_used <= 100, `percent_used ${disk.percent_used}`)
-  const expected = disk.percent_used > 90 ? 'unhealthy' : disk.percent_used > 80 ? 'degraded' : 'healthy'
-  t.equal(disk.status, expected)
-  const direct = await diskPercentUsed('/')
-  t.ok(Math.abs(direct - disk.percent_used) < 1, 'matches a direct statfs reading')
+  // df -P: Filesystem, 1024-blocks, Used, Available, Capacity (Used / (Used + Available), rounded up), Mounted on.
+  const row = execFileSync('df', ['-P', '-k', '/'], { encoding: 'utf8' }).trim().split('\n').at(-1) ?? ''
+  const [, , used = Number.NaN, available = Number.NaN] = row.split(/\s+/).map(Number)
+  const expected = used / (used + available) * 100
+  t.ok(Math.abs(disk.percent_used - expected) < 0.5, `percent_used ${disk.percent_used}, df says ${expected.toFixed(1)}`)
+  t.equal(disk.status, disk.percent_used > 90 ? 'unhealthy' : disk.percent_used > 80 ? 'degraded' : 'healthy')
 })
 
 t.test('a diskPath that does not exist makes the disk check unhealthy', async (t) => {
@@ -69,6 +107,6 @@ t.test('diskPath false turns the disk check off', async (t) => {
   t.equal((await app.inject('/health/ready')).json().checks.disk, undefined)
 })
 
-t.test('a file system without blocks (such as /proc) reads as 0 % used', async (t) => {
+t.test('a real file system without blocks (/proc) reads as 0 % used', async (t) => {
   t.equal(await diskPercentUsed('/proc'), 0)
 })

@@ -45,6 +45,39 @@ t.test('an event-loop delay beyond the threshold sheds load and degrades event_l
   t.ok((report.checks.event_loop?.delay_ms as number) > 1)
 })
 
+t.test('no event-loop shedding until two samples after listen, however long before ready() ran', async (t) => {
+  const intervalMs = 1500
+  const app = await build(t, { maxEventLoopDelayMs: 1, pressureSampleIntervalMs: intervalMs, cacheMs: 0 })
+  app.get('/stories', async () => ({ items: [] }))
+  const blockTheLoop = () => {
+    const until = performance.now() + 300
+    while (performance.now() < until);
+  }
+  await app.ready()
+  // Whatever grace ready() gave is over by the time the server listens.
+  await sleep(2.5 * intervalMs)
+  const listening = Date.now()
+  await app.listen({ host: '127.0.0.1', port: 0 })
+
+  const { value: delayed } = await waitFor(async () => {
+    blockTheLoop()
+    await sleep(50)
+    return app.memoryUsage().eventLoopDelay
+  }, (delay) => delay > 1, 2 * intervalMs, 0)
+  const early = await app.inject('/stories')
+  t.ok(Date.now() < listening + 2 * intervalMs, 'still within two samples of listen')
+  t.ok(delayed > 1, `a sample measured ${delayed.toFixed(1)} ms of delay, above the 1 ms threshold`)
+  t.equal(early.statusCode, 200, 'not shed')
+
+  await sleep(listening + 2 * intervalMs - Date.now())
+  const { value: late } = await waitFor(async () => {
+    blockTheLoop()
+    return app.inject('/stories')
+  }, (response) => response.statusCode === 503, 10_000, 0)
+  t.equal(late.statusCode, 503, 'the same delay sheds once the two samples have passed')
+  t.equal(late.json().code, 'overloaded')
+})
+
 t.test('under the thresholds nothing is shed', async (t) => {
   const app = await build(t, { pressureSampleIntervalMs: 20 })
   app.get('/stories', async () => ({ items: [] }))

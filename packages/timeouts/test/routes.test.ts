@@ -45,7 +45,7 @@ t.test('the default deadline is 30 s', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(muejamTimeouts)
-  t.equal(muejamTimeouts, timeouts, 'named and default export are the same plugin')
+  t.ok(app.hasPlugin('@muejam/timeouts'), 'the named export is the plugin')
   app.get('/', async (request) => ({ deadline: request.routeOptions.handlerTimeout }))
   t.same((await app.inject('/')).json(), { deadline: 30_000 })
 })
