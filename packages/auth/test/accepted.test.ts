@@ -119,12 +119,17 @@ for (const alg of ['RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA'
   })
 }
 
-t.test('an issuer given with a trailing slash fetches from the same JWKS path and expects iss with the slash', async (t) => {
+t.test('an issuer given with a trailing slash (as Auth0 issues) fetches from the same JWKS path and expects iss with the slash', async (t) => {
   const jwks = await startJwksServer(t)
   const issuer = `${jwks.url}/`
-  const { get } = await buildApp(t, { issuer })
+  const { app, get } = await buildApp(t, { issuer })
+  t.equal(app.auth.issuer, issuer, 'kept exactly as given')
   t.equal((await get('/required', await jwks.sign({ iss: issuer }))).statusCode, 200)
-  t.same(jwks.paths, ['/.well-known/jwks.json'])
+  t.same(jwks.paths, ['/.well-known/jwks.json'], 'no double slash')
+  const bare = await get('/required', await jwks.sign({ iss: jwks.url }))
+  t.equal(bare.statusCode, 401)
+  t.equal(bare.json().code, 'token_invalid_issuer', 'the iss without the slash is another issuer')
+  t.equal((await get('/required', await jwks.sign({ iss: `${issuer}/` }))).statusCode, 401, 'and so is one with two')
 })
 
 t.test('app.auth.verify checks a token outside a request, with the same rules and errors', async (t) => {

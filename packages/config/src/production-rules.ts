@@ -2,11 +2,16 @@ import type { Problem } from './errors.js'
 import type { Config } from './types.js'
 import { checkSecret, GENERATE_SECRET_HINT, isExampleSecret } from './validators.js'
 
-type Rule = (config: Config) => Omit<Problem, 'purpose'> | undefined
+export type Rule = (config: Config) => Omit<Problem, 'purpose'> | undefined
 
 /** URLs reaching the rules have passed the schema, so they parse. */
 function urlPassword (value: string): string {
   return decodeURIComponent(new URL(value).password)
+}
+
+/** False for an http:// URL; AUTH_ISSUER is kept as given, so its scheme may be in capitals. */
+export function isHttps (value: string): boolean {
+  return new URL(value).protocol === 'https:'
 }
 
 function developmentPassword (variable: 'DATABASE_URL' | 'REDIS_URL' | 'DATABASE_REPLICA_URLS', urls: readonly string[]): Omit<Problem, 'purpose'> | undefined {
@@ -49,11 +54,14 @@ export const productionRules: readonly Rule[] = [
   (c) => c.CORS_ORIGINS?.includes('*')
     ? { variable: 'CORS_ORIGINS', problem: 'contains *, which lets any web site call the API', fix: 'list your front-end origins' }
     : undefined,
-  (c) => c.AUTH_ISSUER !== undefined && !c.AUTH_ISSUER.startsWith('https://')
+  (c) => c.PUBLIC_URL && !isHttps(c.PUBLIC_URL)
+    ? { variable: 'PUBLIC_URL', problem: 'must be an https:// origin in production; clients would be sent to plain HTTP', fix: 'use the https:// address clients reach the API at' }
+    : undefined,
+  (c) => c.AUTH_ISSUER !== undefined && !isHttps(c.AUTH_ISSUER)
     ? { variable: 'AUTH_ISSUER', problem: 'must be an https:// URL', fix: 'use your issuer\'s https:// address' }
     : undefined,
   // A JWKS URL derived from an http:// issuer is already reported through AUTH_ISSUER.
-  (c) => c.AUTH_JWKS_URL !== undefined && !c.AUTH_JWKS_URL.startsWith('https://') && c.AUTH_ISSUER?.startsWith('https://')
+  (c) => c.AUTH_JWKS_URL !== undefined && !isHttps(c.AUTH_JWKS_URL) && c.AUTH_ISSUER !== undefined && isHttps(c.AUTH_ISSUER)
     ? { variable: 'AUTH_JWKS_URL', problem: 'must be an https:// URL; keys fetched over plain HTTP can be swapped in transit', fix: 'use an https:// address' }
     : undefined
 ]

@@ -1,4 +1,5 @@
 import { customCleanEnv, EnvMissingError } from 'envalid'
+import { checkConsistencyRules } from './consistency-rules.js'
 import { ConfigError, type Problem } from './errors.js'
 import { readFileSecrets } from './file-secrets.js'
 import { checkProductionRules } from './production-rules.js'
@@ -92,18 +93,17 @@ export async function resolveConfig (env: Env, devSecretKey: string): Promise<Re
   const embedded = cleaned.DATABASE_URL === undefined
   const values: Config = {
     ...Object.fromEntries(VARIABLE_NAMES.map((name) => [name, cleaned[name]])) as unknown as Config,
-    AUTH_JWKS_URL: cleaned.AUTH_JWKS_URL ?? (cleaned.AUTH_ISSUER ? `${cleaned.AUTH_ISSUER}/.well-known/jwks.json` : undefined),
+    // Production requires PUBLIC_URL (reported above when missing): no default to mask that.
+    PUBLIC_URL: cleaned.PUBLIC_URL ?? (production ? '' : `http://127.0.0.1:${cleaned.PORT}`),
+    AUTH_JWKS_URL: cleaned.AUTH_JWKS_URL ?? (cleaned.AUTH_ISSUER ? `${cleaned.AUTH_ISSUER.replace(/\/+$/, '')}/.well-known/jwks.json` : undefined),
     CORS_ORIGINS: cleaned.CORS_ORIGINS ?? cleaned.AUTH_AUTHORIZED_PARTIES,
     MIGRATE_ON_START: cleaned.MIGRATE_ON_START ?? embedded,
     HEALTH_DISK_PATH: cleaned.HEALTH_DISK_PATH ??
       (embedded && !cleaned.DATABASE_EMBEDDED_DIR.startsWith('memory://') ? cleaned.DATABASE_EMBEDDED_DIR : '/')
   }
 
-  if (production) {
-    for (const problem of checkProductionRules(values)) {
-      problems.push({ ...problem, purpose: purposeOf(problem.variable as VariableName) })
-    }
-  }
+  const ruled = [...checkConsistencyRules(values), ...production ? checkProductionRules(values) : []]
+  for (const problem of ruled) problems.push({ ...problem, purpose: purposeOf(problem.variable as VariableName) })
   if (problems.length > 0) throw new ConfigError(problems)
   return { values: deepFreeze(values), sources }
 }

@@ -1,5 +1,5 @@
 import {
-  algorithmList, boolean, GENERATE_SECRET_HINT, integer, oneOf, originList, proxyList,
+  algorithmList, boolean, exactUrl, GENERATE_SECRET_HINT, integer, oneOf, origin, originList, proxyList,
   publicKeyPem, text, url, urlList
 } from './validators.js'
 
@@ -24,6 +24,7 @@ export function buildSchema (devSecretKey: string) {
     DEBUG: { ...boolean({ default: false, desc: 'verbose errors (stack traces in 5xx bodies) for local development' }), fix: 'set DEBUG=false' },
     TRUST_PROXY: { ...proxyList({ default: [], desc: 'proxies whose X-Forwarded-* headers are believed' }), fix: 'a comma list such as 10.0.0.0/8,127.0.0.1' },
     SECURE_SSL_REDIRECT: { ...boolean({ default: true, devDefault: false, desc: 'redirect plain HTTP to HTTPS and send HSTS' }), fix: 'set SECURE_SSL_REDIRECT=true' },
+    PUBLIC_URL: { ...origin(HTTP)({ devDefault: undefined, desc: 'the API\'s public origin: HTTPS redirects, Location headers and the OpenAPI servers entry' }), fix: 'e.g. https://api.example.org' },
     SECRET_KEY: { ...text({ devDefault: devSecretKey, desc: 'server-side HMAC key that signs pagination cursors' }), ...secretValue, fix: GENERATE_SECRET_HINT },
     SENTRY_DSN: { ...url(HTTP)({ devDefault: undefined, desc: 'error reporting target for 5xx errors and crashes' }), ...secretValue, fix: 'copy the DSN from your Sentry project settings' },
     METRICS_TOKEN: { ...text({ devDefault: undefined, desc: 'bearer token that GET /metrics requires' }), ...secretValue, fix: GENERATE_SECRET_HINT },
@@ -38,6 +39,7 @@ export function buildSchema (devSecretKey: string) {
     REDIS_URL: { ...url(REDIS)({ devDefault: undefined, desc: 'shared rate-limit store (empty: in-process, development only)' }), ...secretValue, fix: 'e.g. redis://redis:6379' },
     RATE_LIMIT_MAX: { ...integer({ min: 1 })({ default: 100, desc: 'requests per window for an anonymous client IP' }), fix: 'e.g. 100' },
     RATE_LIMIT_MAX_AUTHENTICATED: { ...integer({ min: 1 })({ default: 1000, desc: 'requests per window for a signed-in user' }), fix: 'e.g. 1000' },
+    RATE_LIMIT_WRITE_MAX: { ...integer({ min: 1 })({ default: 30, desc: 'POST requests per minute per signed-in user: the writes budget' }), fix: 'e.g. 30' },
     RATE_LIMIT_WINDOW_MS: { ...integer({ min: 1 })({ default: 60_000, desc: 'rate-limit window length' }), fix: 'milliseconds, e.g. 60000' },
     RATE_LIMIT_ON_STORE_ERROR: { ...oneOf(['open', 'closed'])({ default: 'open', desc: 'what happens when the rate-limit store fails' }), fix: 'open (let requests through) or closed (answer 503)' },
     REQUEST_TIMEOUT_MS: { ...integer({ min: 1 })({ default: 30_000, desc: 'per-request deadline' }), fix: 'milliseconds, e.g. 30000' },
@@ -45,7 +47,8 @@ export function buildSchema (devSecretKey: string) {
     CORS_ORIGINS: { ...originList({ default: undefined, desc: 'browser origins allowed to call the API (default: AUTH_AUTHORIZED_PARTIES)' }), fix: 'a comma list such as https://app.example.org' },
     AWS_SECRETS_MANAGER_SECRET_ID: { ...text({ default: undefined, desc: 'AWS Secrets Manager secret (JSON object of NAME to value) merged into the configuration' }), fix: 'the secret name or ARN' },
     AWS_SECRETS_MANAGER_REFRESH_MS: { ...integer()({ default: 300_000, desc: 'how often the Secrets Manager secret is re-read (0 = never)' }), fix: 'milliseconds, e.g. 300000' },
-    AUTH_ISSUER: { ...url(HTTP)({ devDefault: undefined, desc: 'the only accepted token issuer (Clerk: the Frontend API URL)' }), fix: 'e.g. https://clerk.example.org' },
+    // Compared with the token's iss character for character: kept as given, trailing slash included.
+    AUTH_ISSUER: { ...exactUrl(HTTP)({ devDefault: undefined, desc: 'the only accepted token issuer (Clerk: the Frontend API URL)' }), fix: 'e.g. https://clerk.example.org' },
     AUTH_JWKS_URL: { ...url(HTTP)({ default: undefined, desc: 'where signing keys are fetched (default: AUTH_ISSUER/.well-known/jwks.json)' }), fix: 'an https:// URL' },
     AUTH_JWT_KEY: { ...publicKeyPem({ default: undefined, desc: 'PEM public key for verification without fetching a JWKS' }), fix: 'the issuer\'s PEM public key' },
     AUTH_AUTHORIZED_PARTIES: { ...originList({ default: [], desc: 'allowed azp origins; when set, azp is required' }), fix: 'a comma list such as https://app.example.org' },

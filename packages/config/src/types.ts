@@ -4,7 +4,9 @@ import type { Schema } from './schema.js'
 type Cleaned = Omit<CleanedEnv<Schema>, 'isDevelopment' | 'isDev' | 'isTest' | 'isProduction' | 'isProd'>
 
 /** The validated configuration; fields are named after their environment variables. */
-export type Config = Readonly<Omit<Cleaned, 'CORS_ORIGINS' | 'MIGRATE_ON_START' | 'HEALTH_DISK_PATH' | 'AUTH_JWKS_URL'> & {
+export type Config = Readonly<Omit<Cleaned, 'CORS_ORIGINS' | 'MIGRATE_ON_START' | 'HEALTH_DISK_PATH' | 'AUTH_JWKS_URL' | 'PUBLIC_URL'> & {
+  /** An origin without a trailing slash; outside production defaults to `http://127.0.0.1:${PORT}`. */
+  PUBLIC_URL: string
   /** Defaults to AUTH_AUTHORIZED_PARTIES. */
   CORS_ORIGINS: readonly string[]
   /** Defaults to true for the embedded database, false otherwise. */

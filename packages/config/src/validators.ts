@@ -88,6 +88,24 @@ function checkUrl (input: string, protocols: readonly string[]): URL {
 export const url = (protocols: readonly string[]) =>
   makeExactValidator<string>((input) => checkUrl(input, protocols).href.replace(/\/$/, ''))
 
+/** A URL kept exactly as given (trimmed): for values compared as strings, such as a token issuer. */
+export const exactUrl = (protocols: readonly string[]) =>
+  makeExactValidator<string>((input) => {
+    checkUrl(input, protocols)
+    return input.trim()
+  })
+
+/** One origin (`scheme://host[:port]`, a trailing slash tolerated), returned in its canonical form. */
+export const origin = (protocols: readonly string[]) =>
+  makeExactValidator<string>((input) => {
+    const parsed = checkUrl(input, protocols)
+    // `?` and `#` are tested on the input: an empty query or fragment parses to ''.
+    if (parsed.pathname !== '/' || parsed.username !== '' || parsed.password !== '' || /[?#]/.test(input)) {
+      throw new InvalidValue('must be an origin (scheme://host[:port]) without a path, query, fragment or credentials')
+    }
+    return parsed.origin
+  })
+
 export const urlList = (protocols: readonly string[]) =>
   makeExactValidator<string[]>((input) => splitList(input).map((item) => checkUrl(item, protocols).href))
 

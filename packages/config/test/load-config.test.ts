@@ -137,3 +137,65 @@ t.test('AUTH_ALGORITHMS must name at least one algorithm', async (t) => {
   const error = await problemsOf({ AUTH_ALGORITHMS: ' , ' })
   t.match(error.message, /AUTH_ALGORITHMS .* must name at least one algorithm/)
 })
+
+const PUBLIC_URL_PURPOSE = 'PUBLIC_URL (the API\'s public origin: HTTPS redirects, Location headers and the OpenAPI servers entry)'
+
+t.test('PUBLIC_URL defaults to http://127.0.0.1:<PORT> outside production', async (t) => {
+  t.equal((await loadConfig({})).config.PUBLIC_URL, 'http://127.0.0.1:3000')
+  t.equal((await loadConfig({ PORT: '8080' })).config.PUBLIC_URL, 'http://127.0.0.1:8080')
+})
+
+t.test('PUBLIC_URL is kept as an origin: scheme and host, a port when not the default, no trailing slash', async (t) => {
+  t.equal((await loadConfig({ PUBLIC_URL: 'https://api.example.org' })).config.PUBLIC_URL, 'https://api.example.org')
+  t.equal((await loadConfig({ PUBLIC_URL: 'https://API.Example.org:8443/' })).config.PUBLIC_URL, 'https://api.example.org:8443')
+  t.equal((await loadConfig({ PUBLIC_URL: 'https://api.example.org:443' })).config.PUBLIC_URL, 'https://api.example.org')
+})
+
+t.test('a PUBLIC_URL that is not an origin is refused (exit 78) without its value', async (t) => {
+  const notAnOrigin = 'must be an origin (scheme://host[:port]) without a path, query, fragment or credentials'
+  const cases: Array<[string, string]> = [
+    ['https://api.example.org/v1', notAnOrigin],
+    ['https://api.example.org/?debug=1', notAnOrigin],
+    ['https://api.example.org#top', notAnOrigin],
+    ['https://deploy:hunter2@api.example.org', notAnOrigin],
+    ['ftp://api.example.org', 'must start with http:// or https://'],
+    ['api.example.org', 'is not a valid URL']
+  ]
+  for (const [value, problem] of cases) {
+    const error = await problemsOf({ PUBLIC_URL: value })
+    t.equal(error.exitCode, 78)
+    t.equal(error.message, `Invalid configuration (1 problem):\n  - ${PUBLIC_URL_PURPOSE} ${problem}. Fix: e.g. https://api.example.org.`, value)
+    t.notMatch(error.message, 'hunter2')
+  }
+})
+
+t.test('with SECURE_SSL_REDIRECT on, PUBLIC_URL must be https:// outside production too (the redirect would loop)', async (t) => {
+  for (const env of [{ SECURE_SSL_REDIRECT: 'true' }, { SECURE_SSL_REDIRECT: 'true', PUBLIC_URL: 'http://api.example.org' }]) {
+    const error = await problemsOf(env)
+    t.equal(error.exitCode, 78)
+    t.equal(error.message, `Invalid configuration (1 problem):\n  - ${PUBLIC_URL_PURPOSE} is http:// while SECURE_SSL_REDIRECT is on; the redirect would send clients back to plain HTTP. ` +
+      'Fix: set PUBLIC_URL to the https:// origin clients reach the API at, or SECURE_SSL_REDIRECT=false.')
+  }
+  const { config } = await loadConfig({ SECURE_SSL_REDIRECT: 'true', PUBLIC_URL: 'https://api.example.org' })
+  t.equal(config.PUBLIC_URL, 'https://api.example.org')
+})
+
+t.test('RATE_LIMIT_WRITE_MAX defaults to 30 and is a whole number of at least 1', async (t) => {
+  t.equal((await loadConfig({})).config.RATE_LIMIT_WRITE_MAX, 30)
+  t.equal((await loadConfig({ RATE_LIMIT_WRITE_MAX: '5' })).config.RATE_LIMIT_WRITE_MAX, 5)
+  const error = await problemsOf({ RATE_LIMIT_WRITE_MAX: '0' })
+  t.equal(error.exitCode, 78)
+  t.equal(error.message, 'Invalid configuration (1 problem):\n  - RATE_LIMIT_WRITE_MAX (POST requests per minute per signed-in user: the writes budget) ' +
+    'must be a whole number from 1 to 9007199254740991. Fix: e.g. 30.')
+})
+
+t.test('AUTH_ISSUER is kept exactly as given, trailing slash included; the JWKS URL gets no double slash', async (t) => {
+  const auth0 = await loadConfig({ AUTH_ISSUER: 'https://tenant.eu.auth0.com/' })
+  t.equal(auth0.config.AUTH_ISSUER, 'https://tenant.eu.auth0.com/')
+  t.equal(auth0.config.AUTH_JWKS_URL, 'https://tenant.eu.auth0.com/.well-known/jwks.json')
+  const clerk = await loadConfig({ AUTH_ISSUER: 'https://clerk.example.org' })
+  t.equal(clerk.config.AUTH_ISSUER, 'https://clerk.example.org')
+  t.equal(clerk.config.AUTH_JWKS_URL, 'https://clerk.example.org/.well-known/jwks.json')
+  const explicit = await loadConfig({ AUTH_ISSUER: 'https://tenant.eu.auth0.com/', AUTH_JWKS_URL: 'https://keys.example.org/jwks.json' })
+  t.equal(explicit.config.AUTH_JWKS_URL, 'https://keys.example.org/jwks.json', 'an explicit JWKS URL wins')
+})

@@ -31,7 +31,9 @@ const cases: Array<[string, Record<string, string | undefined>, string, RegExp]>
   ['* in CORS_ORIGINS', { CORS_ORIGINS: 'https://app.example.org,*' }, 'CORS_ORIGINS', /any web site/],
   ['the docker development password in DATABASE_URL', { DATABASE_URL: 'postgres://muejam:muejam_password@db:5432/muejam' }, 'DATABASE_URL', /development password/],
   ['a placeholder password in REDIS_URL', { REDIS_URL: 'redis://:changeme@cache:6379' }, 'REDIS_URL', /development password/],
-  ['a placeholder password in a replica URL', { DATABASE_REPLICA_URLS: 'postgres://ro:password123@replica/muejam' }, 'DATABASE_REPLICA_URLS', /development password/]
+  ['a placeholder password in a replica URL', { DATABASE_REPLICA_URLS: 'postgres://ro:password123@replica/muejam' }, 'DATABASE_REPLICA_URLS', /development password/],
+  ['a missing PUBLIC_URL', { PUBLIC_URL: undefined }, 'PUBLIC_URL', /PUBLIC_URL \(.*\) is not set; production requires it\. Fix: e\.g\. https:\/\/api\.example\.org\.$/],
+  ['an http:// PUBLIC_URL', { PUBLIC_URL: 'http://api.muejam.example.org' }, 'PUBLIC_URL', /PUBLIC_URL \(.*\) must be an https:\/\/ origin in production; clients would be sent to plain HTTP\. Fix: use the https:\/\/ address clients reach the API at\.$/]
 ]
 
 for (const [what, overrides, variable, message] of cases) {
@@ -61,11 +63,11 @@ t.test('every production problem is reported together in one message, secrets wi
     DATABASE_URL: 'postgres://muejam:muejam_password@db/muejam'
   })
   t.same(error.problems.map((p) => p.variable).sort(), [
-    'AUTH_ALGORITHMS', 'AUTH_ISSUER', 'DATABASE_URL', 'DEBUG', 'METRICS_TOKEN', 'REDIS_URL',
+    'AUTH_ALGORITHMS', 'AUTH_ISSUER', 'DATABASE_URL', 'DEBUG', 'METRICS_TOKEN', 'PUBLIC_URL', 'REDIS_URL',
     'SECRET_KEY', 'SECURE_SSL_REDIRECT', 'SENTRY_DSN'
   ])
-  t.match(error.message, /^Invalid configuration \(9 problems\):\n/)
-  t.equal(error.message.split('\n').length, 10, 'one line per problem')
+  t.match(error.message, /^Invalid configuration \(10 problems\):\n/)
+  t.equal(error.message.split('\n').length, 11, 'one line per problem')
   t.notMatch(error.message, weakKey)
   t.notMatch(error.message, 'muejam_password')
   t.match(error.message, /SECRET_KEY \(server-side HMAC key that signs pagination cursors\) looks like an example or placeholder value\. Fix: generate one with: node -e/)
@@ -75,4 +77,11 @@ t.test('a value that fails the schema is reported once, not again by a productio
   const error = await refusal(productionEnv({ DATABASE_REPLICA_URLS: 'mysql://ro:password@replica/muejam' }))
   t.same(error.problems.map((p) => p.variable), ['DATABASE_REPLICA_URLS'])
   t.match(error.message, /must start with postgres/)
+})
+
+t.test('an https:// issuer with a trailing slash (as Auth0 issues) passes, kept as given', async (t) => {
+  const { config } = await loadConfig(productionEnv({ AUTH_ISSUER: 'https://muejam.eu.auth0.com/' }))
+  t.equal(config.AUTH_ISSUER, 'https://muejam.eu.auth0.com/')
+  t.equal(config.AUTH_JWKS_URL, 'https://muejam.eu.auth0.com/.well-known/jwks.json')
+  t.equal(config.PUBLIC_URL, 'https://api.muejam.example.org')
 })

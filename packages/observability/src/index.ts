@@ -9,6 +9,7 @@ import { resolveOptions, type ObservabilityOptions } from './options.js'
 import { UNMATCHED_ROUTE } from './request-histogram.js'
 
 export { OVERFLOW_KEY, type AuditEvent, type AuditRequest, type AuditStats } from './audit.js'
+export { clientNetwork } from './client-network.js'
 export { captureCrash } from './error-reporter.js'
 export { InvalidOptionError, MetricsUnauthorizedError } from './errors.js'
 export { loggerOptions, REDACT_PATHS, type FastifyLoggerConfig, type LoggerOptionsInput } from './logger-options.js'

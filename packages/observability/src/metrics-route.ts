@@ -2,12 +2,13 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { AuditLog } from './audit.js'
+import { clientNetwork } from './client-network.js'
 import { MetricsUnauthorizedError } from './errors.js'
 
 export interface MetricsRouteOptions {
   path: string
-  /** Bearer token required to scrape; `null` leaves the route open. */
-  token: string | null
+  /** Bearer token required to scrape, read at each scrape; no token leaves the route open. */
+  token: () => string | null | undefined
   registry: Registry
   audit: AuditLog
   /** Extra route config for the host's other plugins (e.g. `{ auth: false }`). */
@@ -29,19 +30,20 @@ function presented (request: FastifyRequest): string | null {
 /** `GET <path>`: the registry in Prometheus text format; encapsulated (registered in its own context). */
 export async function metricsRoute (app: FastifyInstance, options: MetricsRouteOptions) {
   const { path, token, registry, audit, routeConfig } = options
-  const expected = token === null ? null : digest(token)
 
   app.get(path, {
     // A scrape every few seconds would otherwise double the request log volume.
     logLevel: 'warn',
     config: routeConfig as FastifyContextConfig
   }, async (request, reply) => {
-    if (expected !== null) {
+    // Read now, not at registration: a token rotated in the host's configuration applies at once.
+    const expected = token()
+    if (expected) {
       const sent = presented(request)
       // Both sides hashed: timingSafeEqual gets equal-length buffers, and the time taken says
       // nothing about the token, not even its length.
-      if (sent === null || !timingSafeEqual(digest(sent), expected)) {
-        audit.writeLimited(`metrics:${request.ip}`, {
+      if (sent === null || !timingSafeEqual(digest(sent), digest(expected))) {
+        audit.writeLimited(`metrics:${clientNetwork(request.ip)}`, {
           event: 'metrics.auth_failed',
           actor: null,
           target: path,

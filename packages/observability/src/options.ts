@@ -6,10 +6,11 @@ export interface ObservabilityOptions {
   /** Path of the Prometheus endpoint. Default: `/metrics`. */
   metricsPath?: string
   /**
-   * Bearer token a scrape must send (`Authorization: Bearer <token>`). Default: none, the
+   * Bearer token a scrape must send (`Authorization: Bearer <token>`), or a function returning
+   * it, called at each scrape so a rotated token applies without a restart. Default: none, the
    * endpoint is open (an empty string counts as none).
    */
-  metricsToken?: string | null
+  metricsToken?: string | null | (() => string | null | undefined)
   /**
    * Route config merged into the metrics route, for the host's other plugins (e.g.
    * `{ auth: false, rateLimit: false }`). Default: `{}`.
@@ -43,7 +44,7 @@ export interface ObservabilityOptions {
 
 export interface Settings {
   metricsPath: string
-  metricsToken: string | null
+  metricsToken: () => string | null | undefined
   metricsRouteConfig: Record<string, unknown>
   defaultMetrics: boolean
   durationBuckets: readonly number[]
@@ -112,8 +113,8 @@ export function resolveOptions (options: ObservabilityOptions): Settings {
     throw new InvalidOptionError('metricsPath', 'must be a path starting with "/"')
   }
   const metricsToken = options.metricsToken ?? null
-  if (metricsToken !== null && typeof metricsToken !== 'string') {
-    throw new InvalidOptionError('metricsToken', 'must be a string')
+  if (metricsToken !== null && typeof metricsToken !== 'string' && typeof metricsToken !== 'function') {
+    throw new InvalidOptionError('metricsToken', 'must be a string or a function returning one')
   }
   const metricsRouteConfig = options.metricsRouteConfig ?? {}
   if (typeof metricsRouteConfig !== 'object' || metricsRouteConfig === null || Array.isArray(metricsRouteConfig)) {
@@ -124,7 +125,7 @@ export function resolveOptions (options: ObservabilityOptions): Settings {
 
   return {
     metricsPath,
-    metricsToken: metricsToken === '' ? null : metricsToken,
+    metricsToken: typeof metricsToken === 'function' ? metricsToken : () => metricsToken,
     metricsRouteConfig,
     defaultMetrics,
     durationBuckets: buckets(options.durationBuckets),

@@ -269,9 +269,32 @@ t.test('with a metrics token, /metrics answers 401 without it and 200 with it', 
   t.equal(lowercase.statusCode, 200, 'the scheme is case-insensitive (RFC 7235)')
 })
 
-t.test('an empty metrics token leaves the endpoint open', async (t) => {
+t.test('a metrics token getter is read at each scrape: a rotated token is accepted at once and the old one refused', async (t) => {
+  const first = 'first-metrics-token-of-thirty-two-chars'
+  const second = 'second-metrics-token-of-thirty-two-chars'
+  let current = first
+  const app = await build(t, { metricsToken: () => current })
+  const scrapeWith = async (token: string) => {
+    const response = await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${token}` } })
+    return response.statusCode
+  }
+  t.equal(await scrapeWith(first), 200)
+  t.equal(await scrapeWith(second), 401)
+  current = second
+  t.equal(await scrapeWith(first), 401, 'the old token is refused after the rotation')
+  t.equal(await scrapeWith(second), 200, 'the new token is accepted without a restart')
+  const refused = await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${first}` } })
+  t.match(refused.json(), { code: 'unauthenticated' })
+  t.equal(refused.headers['www-authenticate'], 'Bearer realm="metrics", error="invalid_token"')
+})
+
+t.test('an empty metrics token leaves the endpoint open, given as is or by a getter', async (t) => {
   const app = await build(t, { metricsToken: '' })
   t.equal((await app.inject('/metrics')).statusCode, 200)
+  for (const token of ['', null, undefined]) {
+    const open = await build(t, { metricsToken: () => token })
+    t.equal((await open.inject('/metrics')).statusCode, 200, String(token))
+  }
 })
 
 t.test('the metrics route takes a custom path and carries the host\'s route config for its other plugins', async (t) => {

@@ -18,7 +18,7 @@ async function registrationError (options: unknown): Promise<unknown> {
 const invalid: Array<[string, Record<string, unknown>, string]> = [
   ['metricsPath', { metricsPath: 'metrics' }, 'must be a path starting with "/"'],
   ['metricsPath', { metricsPath: 42 }, 'must be a path starting with "/"'],
-  ['metricsToken', { metricsToken: 1234 }, 'must be a string'],
+  ['metricsToken', { metricsToken: 1234 }, 'must be a string or a function returning one'],
   ['metricsRouteConfig', { metricsRouteConfig: ['auth'] }, 'must be an object'],
   ['metricsRouteConfig', { metricsRouteConfig: 'none' }, 'must be an object'],
   ['defaultMetrics', { defaultMetrics: 'yes' }, 'must be a boolean'],
@@ -64,6 +64,7 @@ t.test('valid options register, empty strings meaning "not set"', async (t) => {
     {},
     { metricsToken: null, sentryDsn: null },
     { metricsToken: '', sentryDsn: '', sentryEnvironment: '', sentryRelease: '' },
+    { metricsToken: () => 'a-metrics-token-of-thirty-two-chars-x' },
     { sentryDsn: 'https://0123abcd@sentry.example.org/4501' },
     { sentryDsn: 'http://abc:def@[::1]:9000/some/path/7' },
     { durationBuckets: [0.01, 0.1, 1], auditMaxPerKey: 1, auditIntervalMs: 1, auditMaxKeys: 1, sentryFlushTimeoutMs: 1 },

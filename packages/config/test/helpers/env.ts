@@ -13,6 +13,7 @@ export function productionEnv (overrides: Record<string, string | undefined> = {
     DATABASE_URL: 'postgres://muejam:Kq7wP2vR9xZ4@db.internal:5432/muejam',
     REDIS_URL: 'redis://:Hy6tB3nM8cV1@cache.internal:6379',
     AUTH_ISSUER: 'https://clerk.muejam.example.org',
+    PUBLIC_URL: 'https://api.muejam.example.org',
     ...overrides
   }
 }

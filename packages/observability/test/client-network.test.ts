@@ -1,0 +1,34 @@
+import t from 'tap'
+import { clientNetwork } from '../src/index.js'
+import { build, key, LogCapture, scrape } from './helpers/app.js'
+
+t.test('clientNetwork keeps IPv4 as is and reduces IPv6 to its /64, whatever the spelling', async (t) => {
+  t.equal(clientNetwork('203.0.113.9'), '203.0.113.9')
+  t.equal(clientNetwork('::ffff:203.0.113.9'), '203.0.113.9', 'an IPv4-mapped address is its IPv4 client')
+  t.equal(clientNetwork('::FFFF:cb00:7109'), '203.0.113.9', 'mapped, in hex')
+  t.equal(clientNetwork('2001:db8:1:2::1'), '2001:db8:1:2::/64')
+  t.equal(clientNetwork('2001:0DB8:0001:0002:ffff:ffff:ffff:ffff'), '2001:db8:1:2::/64', 'leading zeros and capitals')
+  t.equal(clientNetwork('2001:db8:1:2:a:b:1.2.3.4'), '2001:db8:1:2::/64', 'a dotted tail')
+  t.equal(clientNetwork('fe80::1%eth0'), 'fe80:0:0:0::/64', 'a zone id')
+  t.equal(clientNetwork('::1'), '0:0:0:0::/64')
+  t.equal(clientNetwork('2001:db8::'), '2001:db8:0:0::/64')
+  t.not(clientNetwork('2001:db8:1:2::1'), clientNetwork('2001:db8:1:3::1'), 'the next /64 is another client')
+  t.equal(clientNetwork('unknown'), 'unknown', 'anything else is kept as it came')
+})
+
+t.test('failed scrapes from two IPv6 addresses of one /64 share one audit budget; another /64 has its own', async (t) => {
+  const capture = new LogCapture()
+  const app = await build(t, { metricsToken: 'a-metrics-token-of-thirty-two-chars-x', auditMaxPerKey: 2 }, { logger: { level: 'info', stream: capture } })
+  const statuses: number[] = []
+  for (const remoteAddress of ['2001:db8:7:1::a', '2001:db8:7:1:ffff::b', '2001:db8:7:1::a', '2001:db8:7:1:ffff::b', '2001:db8:7:2::a']) {
+    statuses.push((await app.inject({ url: '/metrics', remoteAddress })).statusCode)
+  }
+  t.same(statuses, [401, 401, 401, 401, 401])
+  const written = capture.audit().filter((line) => line.event === 'metrics.auth_failed').map((line) => line.ip)
+  t.same(written, ['2001:db8:7:1::a', '2001:db8:7:1:ffff::b', '2001:db8:7:2::a'], 'two lines for the first /64, then silence; the next /64 still written')
+  const samples = await scrape(app, 'a-metrics-token-of-thirty-two-chars-x')
+  t.equal(samples.get(key('muejam_audit_events_total', { event: 'metrics.auth_failed' })), 5, 'every failure counted')
+  t.equal(samples.get('muejam_audit_suppressed_total'), 2)
+  await app.close()
+  t.match(capture.audit().find((line) => line.event === 'audit.suppressed'), { target: 'metrics:2001:db8:7:1::/64', suppressed: 2 })
+})
