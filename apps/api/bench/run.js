@@ -171,6 +171,7 @@ async function main () {
           METRICS_TOKEN: randomBytes(32).toString('base64url'),
           SENTRY_DSN: sentry.dsn,
           AUTH_ISSUER: issuer.issuer,
+          PUBLIC_URL: `https://127.0.0.1:${ports.muejam}`,
           TRUST_PROXY: '127.0.0.1',
           RATE_LIMIT_MAX: '1000000000',
           RATE_LIMIT_MAX_AUTHENTICATED: '1000000000',

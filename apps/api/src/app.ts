@@ -3,7 +3,7 @@ import auth from '@muejam/auth'
 import configPlugin, { type ConfigStore } from '@muejam/config'
 import dbPool from '@muejam/db-pool'
 import health from '@muejam/health'
-import observability, { type SecretRedactor } from '@muejam/observability'
+import observability, { clientNetwork, type SecretRedactor } from '@muejam/observability'
 import rateLimit from '@muejam/rate-limit'
 import timeouts from '@muejam/timeouts'
 import type { FastifyInstance } from 'fastify'
@@ -40,14 +40,15 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
   registerProblemHandlers(fastify, { debug: config.DEBUG && !production })
   // First: its hooks time and identify every request, health probes included.
   await fastify.register(observability, {
-    metricsToken: config.METRICS_TOKEN,
+    // Read at each scrape: a token rotated in Secrets Manager applies without a restart.
+    metricsToken: () => config.METRICS_TOKEN,
     metricsRouteConfig: { auth: false, rateLimit: false },
     sentryDsn: config.SENTRY_DSN,
     sentryEnvironment: config.NODE_ENV,
     sentryRelease: VERSION,
     secrets
   })
-  if (config.SECURE_SSL_REDIRECT) registerHttpsRedirect(fastify)
+  if (config.SECURE_SSL_REDIRECT) registerHttpsRedirect(fastify, { publicUrl: config.PUBLIC_URL })
   registerSecurityHeaders(fastify, { hsts: config.SECURE_SSL_REDIRECT })
   // Without allowed origins there is nothing for CORS to answer: browsers get no grant.
   if (config.CORS_ORIGINS.length > 0) {
@@ -72,7 +73,7 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
   await fastify.register(auth, {
     ...await authOptions(config, fastify.log),
     onFailure: (request, reason) => {
-      fastify.auditLimited(`ip:${request.ip}`, { event: 'auth.failed', actor: null, outcome: 'failure', reason }, request)
+      fastify.auditLimited(`ip:${clientNetwork(request.ip)}`, { event: 'auth.failed', actor: null, outcome: 'failure', reason }, request)
     }
   })
   // After authentication: signed-in users are counted by user, moderators not at all.
@@ -82,7 +83,7 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
   })
 
   registerValidation(fastify)
-  await registerDocs(fastify, VERSION)
+  await registerDocs(fastify, { version: VERSION, publicUrl: config.PUBLIC_URL })
   await fastify.register(meRoutes, { prefix: '/v1' })
   await fastify.register(storyRoutes, { prefix: '/v1' })
 }

@@ -2,7 +2,7 @@ import type { AuthOptions } from '@muejam/auth'
 import { loadDevelopmentIssuer } from '@muejam/auth'
 import type { Config } from '@muejam/config'
 import type { HealthOptions } from '@muejam/health'
-import type { RateLimitOptions } from '@muejam/rate-limit'
+import type { RateLimitOptions, RouteRateLimit } from '@muejam/rate-limit'
 import type { FastifyBaseLogger } from 'fastify'
 
 /** Where the development issuer keeps its key pair (non-production, no AUTH_ISSUER). */
@@ -30,8 +30,10 @@ export async function authOptions (config: Config, log: FastifyBaseLogger): Prom
   return { ...common, issuer: config.AUTH_ISSUER, jwksUrl: config.AUTH_JWKS_URL, publicKey: config.AUTH_JWT_KEY }
 }
 
-/** Writes share a stricter per-user budget than reads: 30 a minute. */
-export const WRITE_LIMIT = { name: 'writes', max: 30, maxAuthenticated: 30, windowMs: 60_000 } as const
+/** Writes share a stricter per-user budget than reads: RATE_LIMIT_WRITE_MAX (30) a minute. */
+export function writeLimit (config: Config): RouteRateLimit {
+  return { name: 'writes', max: config.RATE_LIMIT_WRITE_MAX, maxAuthenticated: config.RATE_LIMIT_WRITE_MAX, windowMs: 60_000 }
+}
 
 export function rateLimitOptions (config: Config): RateLimitOptions {
   return {
@@ -40,7 +42,7 @@ export function rateLimitOptions (config: Config): RateLimitOptions {
     maxAuthenticated: config.RATE_LIMIT_MAX_AUTHENTICATED,
     windowMs: config.RATE_LIMIT_WINDOW_MS,
     onStoreError: config.RATE_LIMIT_ON_STORE_ERROR,
-    routeLimit: (route) => route.method === 'POST' ? WRITE_LIMIT : undefined
+    routeLimit: (route) => route.method === 'POST' ? writeLimit(config) : undefined
   }
 }
 

@@ -32,7 +32,8 @@ function productionEnv (): Record<string, string> {
     METRICS_TOKEN: randomBytes(32).toString('base64url'),
     DATABASE_URL: `postgres://muejam:${randomBytes(16).toString('base64url')}@db.internal:5432/muejam`,
     REDIS_URL: `redis://:${randomBytes(16).toString('base64url')}@cache.internal:6379`,
-    AUTH_ISSUER: 'https://clerk.muejam.app'
+    AUTH_ISSUER: 'https://clerk.muejam.app',
+    PUBLIC_URL: 'https://api.muejam.app'
   }
 }
 

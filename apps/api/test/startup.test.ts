@@ -25,8 +25,8 @@ t.test('an invalid production configuration exits 78 before listening, listing e
     AUTH_ALGORITHMS: 'HS256'
   })
   t.equal(code, 78)
-  t.match(output, /^Invalid configuration \(8 problems\):/)
-  for (const variable of ['SECRET_KEY', 'DEBUG', 'DATABASE_URL', 'AUTH_ALGORITHMS', 'SENTRY_DSN', 'METRICS_TOKEN', 'REDIS_URL', 'AUTH_ISSUER']) {
+  t.match(output, /^Invalid configuration \(9 problems\):/)
+  for (const variable of ['SECRET_KEY', 'DEBUG', 'DATABASE_URL', 'AUTH_ALGORITHMS', 'SENTRY_DSN', 'METRICS_TOKEN', 'REDIS_URL', 'AUTH_ISSUER', 'PUBLIC_URL']) {
     t.match(output, `  - ${variable} (`, `${variable} is listed`)
   }
   t.notMatch(output, weakKey)

@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify'
+import { absoluteUrl } from '../public-url.js'
 
 /**
- * Redirects plain-HTTP requests (as seen through trusted proxies) to https with 308, which
- * keeps the method and body. Health probes are exempt: orchestrators call them over HTTP.
+ * Redirects plain-HTTP requests (as seen through trusted proxies) to the same path on
+ * `publicUrl` with 308, which keeps the method and body. Health probes are exempt:
+ * orchestrators call them over HTTP.
  */
-export function registerHttpsRedirect (app: FastifyInstance) {
+export function registerHttpsRedirect (app: FastifyInstance, { publicUrl }: { publicUrl: string }) {
   app.addHook('onRequest', async (request, reply) => {
     if (request.protocol === 'https' || request.url.startsWith('/health')) return
-    return reply.redirect(`https://${request.host}${request.url}`, 308)
+    return reply.redirect(absoluteUrl(publicUrl, request.url), 308)
   })
 }
