@@ -35,14 +35,19 @@ t.test('pnpm migrate (dist/db/migrate.js) creates the schema with its constraint
   t.match(plan.rows.map((row) => row['QUERY PLAN']).join('\n'), /stories_feed_idx/, 'the feed query can use its index')
 
   const { rows: [profile] } = await sql<{ id: string }>`insert into user_profiles (clerk_user_id, handle, display_name) values ('user_x', 'reader_x1', 'X') returning id`.execute(db)
-  for (const [what, statement] of [
-    ['a handle with capitals', sql`insert into user_profiles (clerk_user_id, handle, display_name) values ('user_y', 'Reader', 'Y')`],
-    ['an empty title', sql`insert into stories (author_id, title) values (${profile?.id}, '')`],
-    ['a chapter position of 0', sql`insert into chapters (story_id, position, title, content) values (gen_random_uuid(), 0, 't', 'c')`],
-    ['an unknown role', sql`insert into moderator_roles (user_id, role) values (${profile?.id}, 'owner')`]
+  const { rows: [story] } = await sql<{ id: string }>`insert into stories (author_id, title) values (${profile?.id}, 'A story') returning id`.execute(db)
+  // Every other value is valid, so only the named check constraint can refuse the row.
+  for (const [what, constraint, statement] of [
+    ['a handle with capitals', 'user_profiles_handle_format', sql`insert into user_profiles (clerk_user_id, handle, display_name) values ('user_y', 'Reader', 'Y')`],
+    ['an empty title', 'stories_title_length', sql`insert into stories (author_id, title) values (${profile?.id}, '')`],
+    ['a chapter position of 0', 'chapters_position_positive', sql`insert into chapters (story_id, position, title, content) values (${story?.id}, 0, 't', 'c')`],
+    ['an unknown role', 'moderator_roles_role', sql`insert into moderator_roles (user_id, role) values (${profile?.id}, 'owner')`]
   ] as const) {
-    await t.rejects(statement.execute(db), undefined, `the database refuses ${what}`)
+    await t.rejects(statement.execute(db), { code: '23514', constraint }, `the database refuses ${what} with ${constraint}`)
   }
+  await sql`insert into chapters (story_id, position, title, content) values (${story?.id}, 1, 't', 'c')`.execute(db)
+  const { rows: chapters } = await sql<{ position: number }>`select position from chapters`.execute(db)
+  t.same(chapters, [{ position: 1 }], 'the same chapter at position 1 is stored, and only it')
 })
 
 t.test('a failed migration is reported and the process exits non-zero', async (t) => {

@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify'
 import { sql } from 'kysely'
 import t from 'tap'
 import { authHeaders } from './helpers/auth.js'
@@ -19,7 +20,7 @@ t.test('bad input is refused with the exact status, code and field, and changes 
   const story = await createStory(app, author, { title: 'Valid', publish: true })
   const before = await rowCounts(db)
 
-  const expectations: Array<{ name: string, request: Parameters<typeof app.inject>[0], status: number, code: string, field?: string }> = [
+  const expectations: Array<{ name: string, request: InjectOptions, status: number, code: string, field?: string }> = [
     { name: 'a malformed UUID in the path (GET)', request: { url: '/v1/stories/not-a-uuid' }, status: 400, code: 'validation_failed', field: 'params.id' },
     { name: 'a malformed UUID in the path (chapters)', request: { url: '/v1/stories/123/chapters' }, status: 400, code: 'validation_failed', field: 'params.id' },
     { name: 'a malformed UUID in the path (PATCH)', request: { method: 'PATCH', url: '/v1/stories/zzz', headers: authHeaders(author), body: { title: 'x' } }, status: 400, code: 'validation_failed', field: 'params.id' },
@@ -55,23 +56,27 @@ t.test('bad input is refused with the exact status, code and field, and changes 
   t.equal((await app.inject(`/v1/stories/${story.id}`)).json().title, 'Valid', 'nothing was changed')
 })
 
-t.test('a tampered or forged cursor is a 400 invalid_cursor with errors', async (t) => {
-  const app = await build(t, await databaseEnv(t, 'cursor'))
+t.test('a tampered or forged cursor, or one signed with another SECRET_KEY, is a 400 invalid_cursor with errors', async (t) => {
+  const app = await build(t, { ...await databaseEnv(t, 'cursor'), SECRET_KEY: 'the-signing-key-of-this-deployment-'.repeat(2) })
   for (let i = 0; i < 3; i++) await createStory(app, 'user_2abcPager', { title: `s${i}`, publish: true })
   const page = (await app.inject('/v1/stories?limit=1')).json() as { next_cursor: string }
   const [payload, signature] = page.next_cursor.split('.') as [string, string]
   const decoded = JSON.parse(Buffer.from(payload, 'base64url').toString()) as [string, string]
   const forgedPayload = Buffer.from(JSON.stringify(['2999-01-01T00:00:00.000Z', decoded[1]])).toString('base64url')
   const flipped = signature.startsWith('A') ? `B${signature.slice(1)}` : `A${signature.slice(1)}`
-  const other = await build(t, await databaseEnv(t, 'cursor_other_key'))
+  // Another deployment, with stories of its own, issues a well-formed cursor under its own key.
+  const other = await build(t, { ...await databaseEnv(t, 'cursor_other_key'), SECRET_KEY: 'the-signing-key-of-another-deployment-'.repeat(2) })
+  for (let i = 0; i < 3; i++) await createStory(other, 'user_2abcOtherPager', { title: `o${i}`, publish: true })
   const foreign = (await other.inject('/v1/stories?limit=1')).json() as { next_cursor: string | null }
-  t.equal(foreign.next_cursor, null, 'an empty feed has no next page')
+  t.type(foreign.next_cursor, 'string', 'the other deployment issues a cursor')
+  t.equal((await other.inject(`/v1/stories?cursor=${foreign.next_cursor}`)).statusCode, 200, 'which its own deployment accepts')
 
   for (const [name, cursor] of [
     ['a changed payload', `${forgedPayload}.${signature}`],
     ['a changed signature', `${payload}.${flipped}`],
     ['a truncated signature', `${payload}.${signature.slice(0, 10)}`],
-    ['no signature', `${payload}.x`]
+    ['no signature', `${payload}.x`],
+    ['a cursor signed with another SECRET_KEY', String(foreign.next_cursor)]
   ] as const) {
     const response = await app.inject(`/v1/stories?cursor=${cursor}`)
     t.equal(response.statusCode, 400, name)
