@@ -1,7 +1,7 @@
 import type { Server } from 'node:http'
 import type { Config } from '@muejam/config'
 import { SECRET_VARIABLES } from '@muejam/config'
-import { loggerOptions, requestIdFrom, SecretRedactor } from '@muejam/observability'
+import { loggerOptions, requestIdFrom, type SecretRedactor } from '@muejam/observability'
 import { serverTimeouts } from '@muejam/timeouts'
 import { LogController, type FastifyHttpOptions } from 'fastify'
 import { sendProblem, toProblem } from './problem.js'
@@ -32,9 +32,6 @@ export function serverOptions (config: Config, secrets: SecretRedactor): Fastify
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id)
       return sendProblem(reply, toProblem(error, request, false))
-    },
-    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } }
+    }
   }
 }
-
-export { SecretRedactor }

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError, loadConfig, type ConfigStore } from '@muejam/config'
-import { captureCrash } from '@muejam/observability'
+import { captureCrash, SecretRedactor } from '@muejam/observability'
 import closeWithGrace from 'close-with-grace'
 import Fastify from 'fastify'
 import app from './app.js'
-import { SecretRedactor, secretValues, serverOptions } from './server-options.js'
+import { secretValues, serverOptions } from './server-options.js'
 
 async function loadOrExit (): Promise<ConfigStore> {
   try {

@@ -1,12 +1,13 @@
 import { loadConfig, type ConfigStore, type Env } from '@muejam/config'
 import { randomBytes } from 'node:crypto'
 import { connectAdmin, createTestDatabase, type TestDatabase } from '@muejam/testing/database'
+import { SecretRedactor } from '@muejam/observability'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import app from '../../src/app.js'
 import type { Database } from '../../src/db/database.js'
-import { SecretRedactor, secretValues, serverOptions } from '../../src/server-options.js'
+import { secretValues, serverOptions } from '../../src/server-options.js'
 import { TEST_AUTH_ENV } from './auth.js'
 
 interface Test {
