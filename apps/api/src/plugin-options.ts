@@ -35,9 +35,16 @@ export function writeLimit (config: Config): RouteRateLimit {
   return { name: 'writes', max: config.RATE_LIMIT_WRITE_MAX, maxAuthenticated: config.RATE_LIMIT_WRITE_MAX, windowMs: 60_000 }
 }
 
-export function rateLimitOptions (config: Config): RateLimitOptions {
+/**
+ * The longest a request waits for the rate-limit store, and for the moderator exemption
+ * (a lookup not answered by then counts as "not exempt"), in ms.
+ */
+export const RATE_LIMIT_STORE_TIMEOUT_MS = 100
+
+export function rateLimitOptions (config: Config): RateLimitOptions & { storeTimeoutMs: number } {
   return {
     redis: config.REDIS_URL,
+    storeTimeoutMs: RATE_LIMIT_STORE_TIMEOUT_MS,
     max: config.RATE_LIMIT_MAX,
     maxAuthenticated: config.RATE_LIMIT_MAX_AUTHENTICATED,
     windowMs: config.RATE_LIMIT_WINDOW_MS,

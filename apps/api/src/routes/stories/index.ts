@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Chapter } from '../../db/tables/chapters.table.js'
 import type { AuthContext } from '@muejam/auth'
 import { notYourStory, storyNotFound } from '../../http-errors.js'
+import { isActiveModerator } from '../../moderators.js'
 import { ensureProfile } from '../me/repository.js'
 import { bearer, IdParams, problems } from '../schemas.js'
 import { trimBody } from '../trim-body.js'
@@ -152,7 +153,8 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/stories/:id', {
-    config: { auth: 'required' },
+    // The moderator check and the delete in one transaction: a role revoked meanwhile waits for it.
+    config: { auth: 'required', transaction: true },
     schema: {
       tags: ['stories'],
       summary: 'Delete a story (author or moderator); it disappears for everyone',
@@ -166,7 +168,7 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const story = await findStory(db, request.params.id)
     if (story === undefined) throw storyNotFound()
     const byAuthor = story.author_user_id === auth.userId
-    if (!byAuthor && !await app.moderators.isActive(auth.userId)) throw refuseWrite(story)
+    if (!byAuthor && !await isActiveModerator(db, auth.userId)) throw refuseWrite(story)
     if (!await softDeleteStory(db, story.id)) throw storyNotFound()
     if (!byAuthor) request.server.audit({ event: 'story.deleted_by_moderator', actor: auth.userId, target: story.id, owner: story.author_user_id, outcome: 'success' }, request)
     return reply.code(204).send(null)
