@@ -52,6 +52,11 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
   registerSecurityHeaders(fastify, { hsts: config.SECURE_SSL_REDIRECT })
   // Without allowed origins there is nothing for CORS to answer: browsers get no grant.
   if (config.CORS_ORIGINS.length > 0) {
+    // CORS answers preflights in its own hook, before any route's limit: count them (per IP) first.
+    fastify.addHook('onRequest', function limitPreflight (request, reply, done) {
+      if (request.method === 'OPTIONS') fastify.rateLimit.onRequest.call(this, request, reply, done)
+      else done()
+    })
     await fastify.register(cors, {
       origin: [...config.CORS_ORIGINS],
       methods: ['GET', 'POST', 'PATCH', 'DELETE'],
@@ -72,8 +77,11 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
 
   await fastify.register(auth, {
     ...await authOptions(config, fastify.log),
-    onFailure: (request, reason) => {
+    onFailure: (request, reason, reply) => {
       fastify.auditLimited(`ip:${clientNetwork(request.ip)}`, { event: 'auth.failed', actor: null, outcome: 'failure', reason }, request)
+      // A failed attempt draws on the client IP's anonymous budget: once it is spent, a 429
+      // replaces the 401. Not when the keys are unavailable: the token may well be valid.
+      return reason === 'auth_keys_unavailable' ? undefined : fastify.rateLimit.consume(request, reply)
     }
   })
   // After authentication: signed-in users are counted by user, moderators not at all.

@@ -3,7 +3,7 @@ import { createTestDatabase } from '@muejam/testing/database'
 import { OwnRedis } from '@muejam/testing/redis-server'
 import t from 'tap'
 import { type ApiProcess, type ApiResponse, migrate, startApiProcess, startApiProcesses } from './helpers/api-process.js'
-import { authHeaders } from './helpers/auth.js'
+import { authHeaders, signToken } from './helpers/auth.js'
 import { inspectDatabase } from './helpers/build.js'
 import { claimRedisDatabase } from './helpers/redis.js'
 import { rowCounts } from './helpers/stories.js'
@@ -239,6 +239,64 @@ t.test('POST routes share the stricter "writes" budget of 30 per user: the 31st 
   t.equal(read?.status, 200, 'reads are still allowed: they draw on the default budget')
   t.equal(read?.headers['ratelimit-policy'], '"default";q=10;w=60')
   t.equal(read?.headers['x-ratelimit-remaining'], '9')
+})
+
+t.test('with RATE_LIMIT_MAX=5, twelve requests with a forged token get five 401s, then 429s with Retry-After; a valid token from that address still gets 200', async (t) => {
+  const api = await startApiProcess(t, { ...LIMITS, RATE_LIMIT_MAX: '5' })
+  const address = '127.0.0.30'
+  const [header, payload] = signToken(`user_2rlForger${suffix}`).split('.')
+  const forged = { authorization: `Bearer ${header}.${payload}.${signToken(`user_2rlSomeoneElse${suffix}`).split('.')[2]}` }
+  const before = await rowCounts(db)
+
+  const failing: ApiResponse[] = []
+  for (let n = 0; n < 12; n++) failing.push(await api.request({ path: '/v1/stories', headers: forged, localAddress: address }))
+  t.same(statuses(failing), [...Array(5).fill(401), ...Array(7).fill(429)])
+  t.same(failing.map((response) => response.json().code), [...Array(5).fill('token_invalid_signature'), ...Array(7).fill('rate_limited')])
+  t.same(remainings(failing), [...countdown(4), ...Array(7).fill('0')], 'every failure counted, the 401s included')
+  for (const response of failing.slice(0, 5)) {
+    t.match(response.headers['www-authenticate'], /error="invalid_token"/)
+    t.equal(response.headers['ratelimit-policy'], '"default";q=5;w=60', 'the anonymous budget of the address')
+  }
+  for (const response of failing.slice(5)) {
+    const retryAfter = Number(response.headers['retry-after'])
+    t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= WINDOW_S, `Retry-After ${response.headers['retry-after']} is whole seconds within the window`)
+    t.equal(response.headers['x-ratelimit-reset'], String(retryAfter))
+    t.equal(response.headers['content-type'], PROBLEM_JSON)
+    t.match(response.json(), { status: 429, code: 'rate_limited', limit: 5, retry_after: retryAfter })
+  }
+  t.equal(await redis.client.get(`muejam:rl:default:ip:${address}`), '12')
+
+  const valid = await api.request({ path: '/v1/stories', headers: authHeaders(`user_2rlHonest${suffix}`), localAddress: address })
+  t.equal(valid.status, 200, 'a valid token is never refused for the failures of others at its address')
+  t.equal(valid.headers['ratelimit-policy'], '"default";q=10;w=60', 'it is counted by its user')
+  t.equal(valid.headers['x-ratelimit-remaining'], '9')
+  t.same(await rowCounts(db), before, 'nothing written')
+})
+
+t.test('unknown routes and CORS preflights draw on the address\'s anonymous budget too', async (t) => {
+  const origin = 'https://app.muejam.test'
+  const api = await startApiProcess(t, { ...LIMITS, RATE_LIMIT_MAX: '5', CORS_ORIGINS: origin })
+  const address = '127.0.0.31'
+  const unknown = () => api.request({ path: '/v1/nope', localAddress: address })
+  const preflight = () => api.request({ method: 'OPTIONS', path: '/v1/stories', headers: { origin, 'access-control-request-method': 'POST' }, localAddress: address })
+
+  const counted = [await unknown(), await unknown(), await unknown(), await preflight(), await preflight()]
+  t.same(statuses(counted), [404, 404, 404, 204, 204])
+  t.same(remainings(counted), countdown(4), 'three 404s and two preflights spent the budget of five')
+  t.same(counted.slice(0, 3).map((response) => response.json().code), Array(3).fill('route_not_found'))
+  t.equal(counted[3]?.headers['access-control-allow-origin'], origin, 'the preflights were answered as usual')
+
+  const refused = [await unknown(), await preflight(), await api.request({ path: '/v1/stories', localAddress: address })]
+  t.same(statuses(refused), [429, 429, 429], 'then unknown routes, preflights and anonymous reads are refused')
+  for (const response of refused) {
+    t.equal(response.headers['retry-after'], response.headers['x-ratelimit-reset'])
+    t.equal(response.json().code, 'rate_limited')
+  }
+  t.equal(await redis.client.get(`muejam:rl:default:ip:${address}`), '8')
+
+  const valid = await api.request({ path: '/v1/stories', headers: authHeaders(`user_2rlPreflighter${suffix}`), localAddress: address })
+  t.equal(valid.status, 200, 'a signed-in request from the address still passes')
+  t.equal(valid.headers['ratelimit-policy'], '"default";q=10;w=60')
 })
 
 t.test('Redis killed mid-run: every request answers within 200 ms, "open" passes and "closed" answers 503; /health/ready is degraded; Redis back on its port resumes counting without a restart', async (t) => {

@@ -132,7 +132,7 @@ async function authPlugin (app: FastifyInstance, options: AuthOptions) {
     return authError(error, realm, tokenSent)
   }
 
-  function refuse (request: FastifyRequest, error: unknown, tokenSent: boolean, done: HookHandlerDoneFunction) {
+  function refuse (request: FastifyRequest, reply: FastifyReply, error: unknown, tokenSent: boolean, done: HookHandlerDoneFunction) {
     let clientError: AuthError
     try {
       clientError = toClientError(error, tokenSent)
@@ -143,14 +143,21 @@ async function authPlugin (app: FastifyInstance, options: AuthOptions) {
     }
     /* c8 ignore stop */
     failures[clientError.code]++
-    if (onFailure !== undefined) {
-      try {
-        onFailure(request, clientError.code)
-      } catch (hookError) {
-        request.log.error({ err: hookError }, '@muejam/auth onFailure threw')
-      }
+    const pending = tellFailure(request, clientError.code, reply)
+    if (pending === undefined) done(clientError)
+    else pending.then(() => done(clientError), (replacement: Error) => done(replacement))
+  }
+
+  /** Calls onFailure; returns the promise it returned, if any. A throw is logged. */
+  function tellFailure (request: FastifyRequest, reason: FailureReason, reply: FastifyReply): Promise<void> | undefined {
+    if (onFailure === undefined) return undefined
+    try {
+      const result = onFailure(request, reason, reply)
+      return result instanceof Promise ? result : undefined
+    } catch (hookError) {
+      request.log.error({ err: hookError }, '@muejam/auth onFailure threw')
+      return undefined
     }
-    done(clientError)
   }
 
   app.decorateRequest('auth', null)
@@ -175,7 +182,7 @@ async function authPlugin (app: FastifyInstance, options: AuthOptions) {
 
   // onRequest, so hooks registered later (the rate limiter keying by user) see request.auth.
   // Callback style: a cache hit finishes synchronously, without a promise per request.
-  app.addHook('onRequest', function authenticate (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
+  app.addHook('onRequest', function authenticate (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const mode = request.routeOptions.config?.auth ?? defaultMode
     if (mode === false) {
       done()
@@ -184,7 +191,7 @@ async function authPlugin (app: FastifyInstance, options: AuthOptions) {
     const authorization = request.headers.authorization
     const token = authorization === undefined ? undefined : bearerToken(authorization)
     if (token === undefined) {
-      if (mode === 'required') refuse(request, new TokenRejection('unauthenticated'), false, done)
+      if (mode === 'required') refuse(request, reply, new TokenRejection('unauthenticated'), false, done)
       else done()
       return
     }
@@ -192,14 +199,14 @@ async function authPlugin (app: FastifyInstance, options: AuthOptions) {
     try {
       result = authenticator.authenticate(token)
     } catch (error) {
-      refuse(request, error, true, done)
+      refuse(request, reply, error, true, done)
       return
     }
     if (result instanceof Promise) {
       result.then((auth) => {
         request.auth = auth
         done()
-      }, (error: unknown) => refuse(request, error, true, done))
+      }, (error: unknown) => refuse(request, reply, error, true, done))
       return
     }
     request.auth = result

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AlgorithmRefusedError, InvalidOptionError, type FailureReason } from './errors.js'
 import { SUPPORTED_ALGORITHMS } from './verification-key.js'
 
@@ -34,8 +34,13 @@ export interface AuthOptions {
   tokenCacheSize?: number
   /** `realm` of the `WWW-Authenticate` challenge. Default: none. */
   realm?: string
-  /** Called once per refused request with the reason (the API writes its audit log here). Never given the token. */
-  onFailure?: (request: FastifyRequest, reason: FailureReason) => void
+  /**
+   * Called once per refused request with the reason (the API writes its audit log here). Never
+   * given the token. A throw is logged. A promise it returns holds the refusal until it
+   * settles; an error it rejects with is sent instead (a rate limiter's 429 for a client that
+   * keeps failing).
+   */
+  onFailure?: (request: FastifyRequest, reason: FailureReason, reply: FastifyReply) => void | Promise<void>
 }
 
 export interface AuthSettings {
@@ -53,7 +58,7 @@ export interface AuthSettings {
   defaultMode: AuthMode
   tokenCacheSize: number
   realm: string | undefined
-  onFailure: ((request: FastifyRequest, reason: FailureReason) => void) | undefined
+  onFailure: ((request: FastifyRequest, reason: FailureReason, reply: FastifyReply) => void | Promise<void>) | undefined
 }
 
 const DAY_MS = 86_400_000

@@ -117,6 +117,32 @@ t.test('an onFailure that throws is logged and the client still gets its 401', a
   t.match(lines.join(''), /@muejam\/auth onFailure threw/)
 })
 
+t.test('an onFailure that returns a promise holds the refusal until it settles; an error it rejects with is sent instead, with the headers it set', async (t) => {
+  const jwks = await startJwksServer(t)
+  class TooManyError extends Error {
+    readonly statusCode = 429
+    readonly code = 'rate_limited'
+  }
+  let attempts = 0
+  const { get } = await buildApp(t, {
+    issuer: jwks.issuer,
+    // What a rate limiter does with failed attempts: count each one, refuse past the budget.
+    onFailure: async (_request, _reason, reply) => {
+      attempts++
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      reply.header('x-attempts', String(attempts))
+      if (attempts > 2) throw new TooManyError('Too many failed attempts.')
+    }
+  })
+  const responses = [await get('/required'), await get('/optional', 'garbage'), await get('/required', 'garbage')]
+  t.same(responses.map((response) => response.statusCode), [401, 401, 429])
+  t.same(responses.map((response) => response.json().code), ['unauthenticated', 'token_malformed', 'rate_limited'])
+  t.same(responses.map((response) => response.headers['x-attempts']), ['1', '2', '3'], 'headers the hook sets reach the client')
+  t.equal(responses[2]?.headers['www-authenticate'], undefined, 'the replacement carries none of the refusal\'s headers')
+  t.equal((await get('/optional', await jwks.sign())).statusCode, 200, 'a valid token never reaches onFailure')
+  t.equal(attempts, 3)
+})
+
 t.test('stats.failures counts refusals by reason, every reason starting at 0', async (t) => {
   const jwks = await startJwksServer(t)
   const { get, app } = await buildApp(t, { issuer: jwks.issuer })

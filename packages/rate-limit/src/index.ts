@@ -1,6 +1,6 @@
-import type { FastifyInstance, onRequestHookHandler, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { Limiter, type RateLimitStats, WarnThrottle } from './limiter.js'
+import { kCounted, Limiter, type RateLimitStats, WarnThrottle } from './limiter.js'
 import { type RateLimitOptions, resolveOptions, resolveRouteLimit, type RouteRateLimit } from './options.js'
 import { compilePolicy, routePolicyName } from './policy.js'
 import { connectRedis, type CounterStore, createMemoryStore, createRedisStore, waitUntilReady } from './store.js'
@@ -19,10 +19,18 @@ export interface RateLimitDecorator {
   /** Where counts live: `redis` (shared by every instance) or `memory` (this process only). */
   readonly store: 'redis' | 'memory'
   /**
-   * The plugin-wide limit as an onRequest hook, for places the plugin does not reach by
-   * itself, e.g. `app.setNotFoundHandler({ onRequest: app.rateLimit.onRequest }, handler)`.
+   * The plugin-wide limit as an onRequest hook, for requests another hook answers before any
+   * route's limit runs, e.g. CORS preflights: add it as an onRequest hook ahead of that one.
    */
   readonly onRequest: onRequestHookHandler
+  /**
+   * Counts `request` against the plugin-wide budget (per user when `request.auth` names one,
+   * else per client IP) and sets the rate-limit headers on `reply`. Resolves while the budget
+   * lasts; rejects with the 429 (`RateLimitedError`), or the 503 in `closed` mode with the
+   * store down. For requests refused before any route's limit runs, such as a failed
+   * authentication: send its rejection instead of the refusal.
+   */
+  consume (request: FastifyRequest, reply: FastifyReply): Promise<void>
   /** Resolves when the store answers within `storeTimeoutMs`; rejects otherwise. */
   checkStore (): Promise<void>
 }
@@ -74,13 +82,22 @@ async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptio
   app.addHook('onClose', async () => { await store.close() })
 
   const limiter = new Limiter(store, options, app.log)
-  const defaultHook = limiter.hook(compilePolicy(options.policyName, options))
+  const defaultPolicy = compilePolicy(options.policyName, options)
+  const defaultHook = limiter.hook(defaultPolicy)
 
+  app.decorateRequest(kCounted, false)
   app.decorate('rateLimit', {
     stats: limiter.stats,
     store: store.kind,
     onRequest: defaultHook,
+    consume: (request, reply) => limiter.consume(request, reply, defaultPolicy),
     checkStore: () => store.check()
+  } satisfies RateLimitDecorator)
+
+  // Unknown URLs have no route to carry a limit; they are what scanners send.
+  app.addHook('onRequest', function rateLimitNotFound (request, reply, done) {
+    if (request.is404) defaultHook.call(this, request, reply, done)
+    else done()
   })
 
   app.addHook('onRoute', (route) => {
@@ -105,9 +122,9 @@ async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptio
 
 /**
  * Rate limiting for Fastify on @fastify/rate-limit's stores: per user (`request.auth.userId`)
- * or per client IP, limits per route, exemptions, legacy and IETF headers, and a store
- * outage that never makes a request wait. Register it after the auth plugin and before
- * the routes it limits.
+ * or per client IP, limits per route and for unknown URLs, exemptions, legacy and IETF
+ * headers, and a store outage that never makes a request wait. Register it after the auth
+ * plugin and before the routes it limits.
  */
 export const muejamRateLimit = fp(rateLimitPlugin, { name: '@muejam/rate-limit', fastify: '5.x' })
 export default muejamRateLimit

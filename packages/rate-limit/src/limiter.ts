@@ -41,6 +41,10 @@ function errorDetails (error: unknown) {
 
 type AuthCarrier = FastifyRequest & { auth?: unknown }
 
+/** Set on a request once it has been counted (or found exempt), so nothing counts it twice. */
+export const kCounted = Symbol('muejam.rateLimit.counted')
+type CountedRequest = FastifyRequest & { [kCounted]: boolean }
+
 /** The per-request work: one store call, five headers, and a 429 or 503 when due. */
 export class Limiter {
   readonly stats: RateLimitStats = { refused: 0, storeErrors: 0 }
@@ -65,11 +69,30 @@ export class Limiter {
   hook (policy: Policy): onRequestHookHandler {
     const limiter = this
     return function rateLimitOnRequest (request, reply, done) {
-      if (limiter.isExempt === undefined) {
-        limiter.count(request, reply, policy, done)
-      } else {
-        limiter.exemptThenCount(request, reply, policy, done)
-      }
+      limiter.limit(request, reply, policy, done)
+    }
+  }
+
+  /** `policy` as a promise: resolves when the request may go on, rejects with the 429 or 503. */
+  consume (request: FastifyRequest, reply: FastifyReply, policy: Policy): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.limit(request, reply, policy, (error?: Error) => {
+        if (error === undefined) resolve()
+        else reject(error)
+      })
+    })
+  }
+
+  private limit (request: FastifyRequest, reply: FastifyReply, policy: Policy, done: HookHandlerDoneFunction): void {
+    if ((request as CountedRequest)[kCounted]) {
+      done()
+      return
+    }
+    (request as CountedRequest)[kCounted] = true
+    if (this.isExempt === undefined) {
+      this.count(request, reply, policy, done)
+    } else {
+      this.exemptThenCount(request, reply, policy, done)
     }
   }
 

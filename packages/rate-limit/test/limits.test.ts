@@ -253,17 +253,39 @@ t.test('the in-process store limits per user and per client like the shared one'
   await t.resolves(app.rateLimit.checkStore())
 })
 
-t.test('app.rateLimit.onRequest limits what the plugin does not reach, such as the 404 handler', async (t) => {
-  const { client: _client, ...store } = await redisOptions(t, 'not-found')
-  const app = await build(t, { ...store, max: 1 }, {
+t.test('the 404 handler is limited with the plugin-wide budget, without any set-up', async (t) => {
+  const { client, ...store } = await redisOptions(t, 'not-found')
+  const app = await build(t, { ...store, max: 2 }, {
     routes: (app) => {
-      app.setNotFoundHandler({ onRequest: app.rateLimit.onRequest }, async (_request, reply) => reply.code(404).send({ code: 'route_not_found' }))
+      app.setNotFoundHandler(async (_request, reply) => reply.code(404).send({ code: 'route_not_found' }))
     }
   })
-  t.equal((await app.inject('/nope')).statusCode, 404)
+  const first = await app.inject('/nope')
+  t.equal(first.statusCode, 404)
+  t.equal(first.headers['x-ratelimit-remaining'], '1')
+  t.equal((await app.inject('/things')).statusCode, 200, 'routes and unknown URLs share one budget')
   const refused = await app.inject('/nope/again')
   t.equal(refused.statusCode, 429)
   t.equal(refused.json().code, 'rate_limited')
+  t.equal(await client.get(`${store.keyPrefix}default:ip:127.0.0.1`), '3')
+})
+
+t.test('a request is counted once, whichever of the plugin\'s hooks and app.rateLimit.consume reach it', async (t) => {
+  const { client, ...store } = await redisOptions(t, 'counted-once')
+  const app = await build(t, { ...store, max: 10 }, {
+    routes: (app) => {
+      app.get('/hooked', { onRequest: app.rateLimit.onRequest }, async () => 'hooked')
+      app.get('/consumed', { preHandler: (request, reply) => app.rateLimit.consume(request, reply) }, async () => 'consumed')
+      app.setNotFoundHandler(async (request, reply) => {
+        await app.rateLimit.consume(request, reply)
+        return reply.code(404).send({ code: 'route_not_found' })
+      })
+    }
+  })
+  t.equal((await app.inject('/hooked')).headers['x-ratelimit-remaining'], '9', 'the hook on a route that has the limit already adds no second count')
+  t.equal((await app.inject('/consumed')).headers['x-ratelimit-remaining'], '8', 'nor does consume after the route\'s limit')
+  t.equal((await app.inject('/nope')).headers['x-ratelimit-remaining'], '7', 'nor consume in the 404 handler, which is limited already')
+  t.equal(await client.get(`${store.keyPrefix}default:ip:127.0.0.1`), '3')
 })
 
 t.test('a user id counts only when request.auth carries a non-empty string userId', async (t) => {

@@ -8,11 +8,19 @@ export interface HttpResponse {
   ms: number
 }
 
+export interface SendOptions {
+  method?: string
+  headers?: Record<string, string>
+  agent?: Agent
+  /** The client's source address on the loopback network (e.g. `127.0.0.2`): a client IP of its own. */
+  localAddress?: string
+}
+
 /** A real HTTP request over a socket (not inject): what a client behind the network sees. */
-export function get (url: string, headers: Record<string, string> = {}, agent?: Agent): Promise<HttpResponse> {
+export function send (url: string, { method = 'GET', headers = {}, agent, localAddress }: SendOptions = {}): Promise<HttpResponse> {
   const started = performance.now()
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers, agent }, (res) => {
+    const req = request(url, { method, headers, agent, localAddress }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => { body += chunk })
@@ -22,4 +30,8 @@ export function get (url: string, headers: Record<string, string> = {}, agent?: 
     req.on('error', reject)
     req.end()
   })
+}
+
+export function get (url: string, headers: Record<string, string> = {}, agent?: Agent): Promise<HttpResponse> {
+  return send(url, { headers, agent })
 }
