@@ -14,6 +14,7 @@ import { registerDocs } from './docs.js'
 import { registerModerators } from './moderators.js'
 import { authOptions, healthOptions, rateLimitOptions } from './plugin-options.js'
 import { registerHttpsRedirect } from './plugins/https-redirect.js'
+import { registerJsonDepthLimit } from './plugins/json-depth.js'
 import { registerSecurityHeaders } from './plugins/security-headers.js'
 import { registerProblemHandlers } from './problem.js'
 import meRoutes from './routes/me/index.js'
@@ -38,6 +39,9 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
   // Before any plugin that adds routes: a context takes its parent's error handler when it is
   // created, so /metrics refusals are problem+json too.
   registerProblemHandlers(fastify, { debug: config.DEBUG && !production })
+  // Likewise for the validator: every route's schemas, health and metrics included.
+  registerValidation(fastify)
+  registerJsonDepthLimit(fastify)
   // First: its hooks time and identify every request, health probes included.
   await fastify.register(observability, {
     // Read at each scrape: a token rotated in Secrets Manager applies without a restart.
@@ -92,7 +96,6 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
     isExempt: (request) => request.auth !== null && fastify.moderators.isExempt(request.auth.userId, limits.storeTimeoutMs)
   })
 
-  registerValidation(fastify)
   await registerDocs(fastify, { version: VERSION, publicUrl: config.PUBLIC_URL })
   await fastify.register(meRoutes, { prefix: '/v1' })
   await fastify.register(storyRoutes, { prefix: '/v1' })
