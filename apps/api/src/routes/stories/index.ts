@@ -171,7 +171,9 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!byAuthor && !await isActiveModerator(db, auth.userId)) throw refuseWrite(story)
     if (!await softDeleteStory(db, story.id)) throw storyNotFound()
     if (!byAuthor) request.server.audit({ event: 'story.deleted_by_moderator', actor: auth.userId, target: story.id, owner: story.author_user_id, outcome: 'success' }, request)
-    return reply.code(204).send(null)
+    // Returned, not sent: the 204 leaves only once the transaction has committed.
+    reply.code(204)
+    return null
   })
 
   app.get('/stories/:id/chapters', {
