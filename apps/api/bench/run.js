@@ -1,4 +1,4 @@
-// pnpm bench: the authenticated story read (SPEC §12), ours against the references, one run.
+// pnpm bench: the authenticated story read, ours against the references, one run (targets in the README).
 import { execFileSync } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { once } from 'node:events'

@@ -227,6 +227,6 @@ async function authPlugin (app: FastifyInstance, options: AuthOptions) {
   })
 }
 
-/** Bearer-token authentication against a JWKS or a PEM key, with the rules of SPEC §4. */
+/** Bearer-token authentication against a JWKS or a PEM key; the README lists every check. */
 export const muejamAuth = fp(authPlugin, { name: '@muejam/auth', fastify: '5.x' })
 export default muejamAuth

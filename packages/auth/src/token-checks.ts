@@ -1,7 +1,7 @@
 import { TokenRejection } from './errors.js'
 import type { AuthSettings } from './options.js'
 
-/** SPEC §4: a token over 8 KiB is refused before anything else is done with it. */
+/** A token over 8 KiB is refused before anything else is done with it. */
 export const MAX_TOKEN_BYTES = 8192
 
 /** Clerk's `cat` header value for session tokens. */
@@ -47,8 +47,8 @@ export function decodeToken (token: string): DecodedToken {
 }
 
 /**
- * The header rules of SPEC §4. `jku`, `x5u`, `jwk` and `x5c` are never read: keys come only
- * from the configured source.
+ * The header checks the README lists under Errors. `jku`, `x5u`, `jwk` and `x5c` are never
+ * read: keys come only from the configured source.
  */
 export function checkHeader (header: JsonObject, settings: AuthSettings, hasSignature: boolean): void {
   const { alg, typ, crit, cat } = header
@@ -81,8 +81,8 @@ function optionalDate (payload: JsonObject, claim: string): number | undefined {
 }
 
 /**
- * The claim rules of SPEC §4, on the payload whose signature is verified next. Returns `exp`
- * in milliseconds (the verified-token cache never keeps a token past it).
+ * The claim checks the README lists under Errors, on the payload whose signature is verified
+ * next. Returns `exp` in milliseconds (the verified-token cache never keeps a token past it).
  */
 export function checkClaims (payload: JsonObject, settings: AuthSettings, now: number): number {
   const { iss, sts, aud } = payload

@@ -33,7 +33,7 @@ function connectionSettings ({ connectionString, password }: DbEndpointOptions):
   return settings as pg.PoolConfig
 }
 
-/** One `pg.Pool` in front of one server, with the timeouts of SPEC §5. */
+/** One `pg.Pool` in front of one server, with the connect, idle and statement timeouts. */
 export class PgEndpoint implements OwnedDatabase {
   readonly name: string
   readonly pool: pg.Pool

@@ -23,7 +23,7 @@ export const DuplicateCheckError = createError<[string]>(
   500
 )
 
-/** The client error answered while the process sheds load (SPEC §8). */
+/** The client error answered while the process sheds load. */
 export class OverloadedError extends Error {
   readonly statusCode = 503
   readonly code = 'overloaded'

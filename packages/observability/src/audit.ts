@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 
-/** One security-relevant event (SPEC §9). Extra members are written as they are: no secrets. */
+/** One security-relevant event. Extra members are written as they are: no secrets. */
 export interface AuditEvent {
   /** Dotted name, e.g. `auth.failed`, `profile.created`, `story.deleted_by_moderator`. */
   event: string

@@ -97,7 +97,7 @@ function lastHealthReport (health: unknown) {
   return report !== undefined && typeof report.status === 'string' ? report : undefined
 }
 
-/** The plugin's own registry (never prom-client's global one) with every SPEC §9 metric. */
+/** The plugin's own registry (never prom-client's global one) with every metric of the README. */
 export function createMetrics ({ buckets, defaultMetrics, peers, audit }: MetricsOptions): HttpMetrics {
   const registry = new Registry()
   const metrics: HttpMetrics = {

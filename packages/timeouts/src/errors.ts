@@ -16,7 +16,7 @@ export const InvalidRouteTimeoutError = createError<[string, string, string]>(
   TypeError
 )
 
-/** The client error answered when a request outlives its deadline (SPEC §7). */
+/** The client error answered when a request outlives its deadline. */
 export class RequestTimeoutError extends Error {
   readonly statusCode = 504
   readonly code = 'request_timeout'

@@ -35,7 +35,7 @@ function whole (name: string, value: unknown, min: number): number {
 }
 
 /**
- * Socket limits that keep slow or silent clients from holding connections (SPEC §7). The
+ * Socket limits that keep slow or silent clients from holding connections. The
  * README gives the reason for each number.
  */
 export function serverTimeouts (options: ServerTimeoutsOptions = {}): ServerTimeouts {

@@ -3,8 +3,8 @@ import { sql, type Kysely } from 'kysely'
 const timestamp = sql`timestamptz(3)`
 
 /**
- * The four tables of SPEC §5. Timestamps keep milliseconds (what JSON carries), so a
- * pagination cursor made from a row finds that row again exactly.
+ * The four tables the API README lists under Data. Timestamps keep milliseconds (what JSON
+ * carries), so a pagination cursor made from a row finds that row again exactly.
  */
 export async function up (db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('user_profiles')

@@ -67,7 +67,7 @@ function refuseWrite (story: StoryRow): Error {
   return story.published_at === null ? storyNotFound() : notYourStory()
 }
 
-/** The story API of SPEC §10. */
+/** The story routes; their contract is in docs/http-api.md. */
 const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', trimBody)
   /** The caller's profile id, per request, for story creation. */
