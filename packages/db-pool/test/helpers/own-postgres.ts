@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { chownSync, existsSync, readFileSync } from 'node:fs'
+import { chownSync, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,11 +19,17 @@ export interface OwnPostgres {
   admin: pg.Client
 }
 
+/** PG_BIN_DIR, else pg_config's answer, else Debian's newest /usr/lib/postgresql/<major>/bin. */
 function binDir (): string {
   const candidates = [process.env.PG_BIN_DIR]
   try {
     candidates.push(execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim())
   } catch {}
+  const debian = '/usr/lib/postgresql'
+  if (existsSync(debian)) {
+    const majors = readdirSync(debian).map(Number).filter(Number.isInteger).sort((a, b) => b - a)
+    candidates.push(...majors.map((major) => join(debian, String(major), 'bin')))
+  }
   const found = candidates.find((dir) => dir !== undefined && dir !== '' && existsSync(join(dir, 'initdb')))
   if (found === undefined) throw new Error(`PostgreSQL's initdb was not found. ${INSTALL_HINT}`)
   return found
