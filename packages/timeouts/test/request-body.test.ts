@@ -1,27 +1,11 @@
 import { request as httpRequest } from 'node:http'
 import t from 'tap'
-import { aborted, build, listen, sleep } from './helpers/servers.js'
+import { aborted, build, listen, post, sleep } from './helpers/servers.js'
 
 /*
  * Over real sockets: Node emits the request's 'close' once its body has been read, which
  * must not pass for a client that went away.
  */
-
-/** POSTs `body` as JSON to `url`; with `hangUpAfterMs`, destroys the socket after that long. */
-function post (url: string, body: unknown, hangUpAfterMs?: number): Promise<{ status: number, body: string } | 'hung up'> {
-  const payload = JSON.stringify(body)
-  return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (incoming) => {
-      let text = ''
-      incoming.setEncoding('utf8')
-      incoming.on('data', (chunk: string) => { text += chunk })
-      incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, body: text }))
-    })
-    outgoing.on('error', (error) => hangUpAfterMs === undefined ? reject(error) : resolve('hung up'))
-    outgoing.end(payload)
-    if (hangUpAfterMs !== undefined) setTimeout(() => outgoing.destroy(), hangUpAfterMs)
-  })
-}
 
 t.test('a request with a body keeps request.signal unaborted through its handler once the body is read', async (t) => {
   const { app } = await build(t, { timeoutMs: 2000 })

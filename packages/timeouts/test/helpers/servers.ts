@@ -74,3 +74,19 @@ export function aborted (signal: AbortSignal): Promise<void> {
     else signal.addEventListener('abort', () => resolve(), { once: true })
   })
 }
+
+/** POSTs `body` as JSON to `url`; with `hangUpAfterMs`, destroys the socket after that long. */
+export function post (url: string, body: unknown, hangUpAfterMs?: number): Promise<{ status: number, body: string } | 'hung up'> {
+  const payload = JSON.stringify(body)
+  return new Promise((resolve, reject) => {
+    const outgoing = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (incoming) => {
+      let text = ''
+      incoming.setEncoding('utf8')
+      incoming.on('data', (chunk: string) => { text += chunk })
+      incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, body: text }))
+    })
+    outgoing.on('error', (error) => hangUpAfterMs === undefined ? reject(error) : resolve('hung up'))
+    outgoing.end(payload)
+    if (hangUpAfterMs !== undefined) setTimeout(() => outgoing.destroy(), hangUpAfterMs)
+  })
+}
