@@ -102,4 +102,4 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
 }
 
 /** Shared scope, so the server reaches `health` and the pools for a graceful shutdown. */
-export default fp(app, { name: '@muejam/api', fastify: '5.x' })
+export default fp(app, { name: '@muejam/api', fastify: '>=5.12.0 <6' })

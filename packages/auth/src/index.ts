@@ -228,5 +228,5 @@ async function authPlugin (app: FastifyInstance, options: AuthOptions) {
 }
 
 /** Bearer-token authentication against a JWKS or a PEM key; the README lists every check. */
-export const muejamAuth = fp(authPlugin, { name: '@muejam/auth', fastify: '5.x' })
+export const muejamAuth = fp(authPlugin, { name: '@muejam/auth', fastify: '>=5.12.0 <6' })
 export default muejamAuth

@@ -54,5 +54,5 @@ async function configPlugin (app: FastifyInstance, options: ConfigPluginOptions)
   })
 }
 
-export const muejamConfig = fp(configPlugin, { name: '@muejam/config', fastify: '5.x' })
+export const muejamConfig = fp(configPlugin, { name: '@muejam/config', fastify: '>=5.12.0 <6' })
 export default muejamConfig

@@ -164,5 +164,5 @@ async function dbPoolPlugin (app: FastifyInstance, rawOptions: DbPoolOptions) {
 }
 
 /** PostgreSQL pools with Kysely: replicas, transactions, statement timeouts, cancellation, embedded PGlite. */
-export const muejamDbPool = fp(dbPoolPlugin, { name: '@muejam/db-pool', fastify: '5.x' })
+export const muejamDbPool = fp(dbPoolPlugin, { name: '@muejam/db-pool', fastify: '>=5.12.0 <6' })
 export default muejamDbPool

@@ -194,5 +194,5 @@ async function healthPlugin (app: FastifyInstance, options: HealthOptions) {
   })
 }
 
-export const muejamHealth = fp(healthPlugin, { name: '@muejam/health', fastify: '5.x' })
+export const muejamHealth = fp(healthPlugin, { name: '@muejam/health', fastify: '>=5.12.0 <6' })
 export default muejamHealth

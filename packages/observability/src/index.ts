@@ -159,5 +159,5 @@ async function observability (app: FastifyInstance, options: ObservabilityOption
  * Prometheus `/metrics`, X-Request-Id on every response, the audit log and Sentry error
  * reports. Register it first, at the root, so its hooks see every route and every response.
  */
-export const muejamObservability = fp(observability, { name: '@muejam/observability', fastify: '5.x' })
+export const muejamObservability = fp(observability, { name: '@muejam/observability', fastify: '>=5.12.0 <6' })
 export default muejamObservability

@@ -126,5 +126,5 @@ async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptio
  * headers, and a store outage that never makes a request wait. Register it after the auth
  * plugin and before the routes it limits.
  */
-export const muejamRateLimit = fp(rateLimitPlugin, { name: '@muejam/rate-limit', fastify: '5.x' })
+export const muejamRateLimit = fp(rateLimitPlugin, { name: '@muejam/rate-limit', fastify: '>=5.12.0 <6' })
 export default muejamRateLimit

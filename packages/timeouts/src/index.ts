@@ -156,5 +156,5 @@ async function timeoutsPlugin (app: FastifyInstance, options: TimeoutsOptions) {
   })
 }
 
-export const muejamTimeouts = fp(timeoutsPlugin, { name: '@muejam/timeouts', fastify: '5.x' })
+export const muejamTimeouts = fp(timeoutsPlugin, { name: '@muejam/timeouts', fastify: '>=5.12.0 <6' })
 export default muejamTimeouts
