@@ -15,6 +15,7 @@ import { registerModerators } from './moderators.js'
 import { authOptions, healthOptions, rateLimitOptions } from './plugin-options.js'
 import { registerHttpsRedirect } from './plugins/https-redirect.js'
 import { registerJsonDepthLimit } from './plugins/json-depth.js'
+import { registerProtocolProblems } from './plugins/protocol-errors.js'
 import { registerSecurityHeaders } from './plugins/security-headers.js'
 import { registerProblemHandlers } from './problem.js'
 import meRoutes from './routes/me/index.js'
@@ -42,6 +43,7 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
   // Likewise for the validator: every route's schemas, health and metrics included.
   registerValidation(fastify)
   registerJsonDepthLimit(fastify)
+  registerProtocolProblems(fastify)
   // First: its hooks time and identify every request, health probes included.
   await fastify.register(observability, {
     // Read at each scrape: a token rotated in Secrets Manager applies without a restart.

@@ -4,6 +4,7 @@ import { SECRET_VARIABLES } from '@muejam/config'
 import { loggerOptions, requestIdFrom, type SecretRedactor } from '@muejam/observability'
 import { serverTimeouts } from '@muejam/timeouts'
 import { LogController, type FastifyHttpOptions } from 'fastify'
+import { clientErrorHandler } from './plugins/protocol-errors.js'
 import { sendProblem, toProblem } from './problem.js'
 
 /** Every secret value of the configuration, to scrub from logs and error reports. */
@@ -16,6 +17,7 @@ export function secretValues (config: Config): string[] {
 
 /** Fastify options derived from the configuration; shared by the server and the tests. */
 export function serverOptions (config: Config, secrets: SecretRedactor): FastifyHttpOptions<Server> {
+  const timeouts = serverTimeouts({ requestTimeoutMs: Math.max(config.REQUEST_TIMEOUT_MS, 1000) })
   return {
     logger: loggerOptions({ level: config.LOG_LEVEL, secrets }),
     // Access logs belong to the load balancer; errors, audit events and lifecycle are logged.
@@ -25,7 +27,10 @@ export function serverOptions (config: Config, secrets: SecretRedactor): Fastify
     genReqId: requestIdFrom,
     // Node checks socket limits once a second and the timeouts package takes them from 1 s
     // up: a shorter REQUEST_TIMEOUT_MS still bounds each handler, the socket gets 1 s.
-    ...serverTimeouts({ requestTimeoutMs: Math.max(config.REQUEST_TIMEOUT_MS, 1000) }),
+    ...timeouts,
+    // A request without Host reaches Fastify, which answers it with a problem.
+    http: { ...timeouts.http, requireHostHeader: false },
+    clientErrorHandler,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Malformed URLs are refused before any hook runs: still a problem body with a request id.
