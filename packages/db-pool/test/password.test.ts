@@ -26,18 +26,22 @@ t.test('primary.password is asked for every new connection, straight to PostgreS
   })
   const whoami = sql<{ user: string }>`select current_user as user`
   const held = await app.db.startTransaction().execute()
-  t.same((await whoami.execute(held)).rows, [{ user: ROLE }], 'the function\'s password opened the first connection')
-  t.equal(asked, 1)
+  try {
+    t.same((await whoami.execute(held)).rows, [{ user: ROLE }], 'the function\'s password opened the first connection')
+    t.equal(asked, 1)
 
-  await server.admin.query(`alter role ${ROLE} password 'second-password'`)
-  await t.rejects(whoami.execute(app.db), { name: 'DbUnavailableError', code: 'db_unavailable' }, 'a new connection with the old password is refused')
-  t.equal(asked, 2, 'asked again for that connection')
+    await server.admin.query(`alter role ${ROLE} password 'second-password'`)
+    await t.rejects(whoami.execute(app.db), { name: 'DbUnavailableError', code: 'db_unavailable' }, 'a new connection with the old password is refused')
+    t.equal(asked, 2, 'asked again for that connection')
 
-  password = 'second-password'
-  t.same((await whoami.execute(app.db)).rows, [{ user: ROLE }], 'the next new connection uses the rotated password')
-  t.equal(asked, 3)
-  t.same((await whoami.execute(held)).rows, [{ user: ROLE }], 'the connection opened before the rotation keeps working')
-  await held.commit().execute()
+    password = 'second-password'
+    t.same((await whoami.execute(app.db)).rows, [{ user: ROLE }], 'the next new connection uses the rotated password')
+    t.equal(asked, 3)
+    t.same((await whoami.execute(held)).rows, [{ user: ROLE }], 'the connection opened before the rotation keeps working')
+  } finally {
+    // Also when an assertion above threw: closing the app waits for every checked-out connection.
+    await held.commit().execute()
+  }
   t.same(app.dbPool.stats()[0], { pool: 'primary', total: 2, idle: 2, waiting: 0 })
   await Promise.all([whoami.execute(app.db), whoami.execute(app.db)])
   t.equal(asked, 3, 'pooled connections are reused without asking')

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { chownSync, existsSync, readdirSync, readFileSync } from 'node:fs'
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -66,9 +66,17 @@ export async function startOwnPostgres (t: Teardown): Promise<OwnPostgres> {
   server.stderr?.setEncoding('utf8').on('data', (chunk: string) => { output = (output + chunk).slice(-4000) })
   let exited = false
   const exit = once(server, 'exit').then(() => { exited = true })
+  // A test process that exits without its teardown (a crash, a bail-out) must not leave the
+  // server running or its files behind.
+  const stopAtExit = () => {
+    server.kill('SIGKILL')
+    rmSync(directory, { recursive: true, force: true })
+  }
+  process.once('exit', stopAtExit)
   const adminSettings = { host: directory, port, user: 'postgres', database: 'postgres' }
   let admin: pg.Client | undefined
   t.teardown(async () => {
+    process.off('exit', stopAtExit)
     await admin?.end().catch(() => {})
     if (!exited) {
       // SIGINT is PostgreSQL's fast shutdown: open sessions are disconnected.
