@@ -135,10 +135,12 @@ function run (command, args, cwd, logFile) {
   })
 }
 
-function tapRun (copy, tests, logFile) {
+/** Runs `tests` with tap; `timeoutS` replaces the project's per-file timeout. */
+function tapRun (copy, tests, logFile, timeoutS) {
   const project = projectOf(tests[0])
   const files = tests.map((test) => relative(project, test))
-  return run(join(copy, 'node_modules', '.bin', 'tap'), ['--disable-coverage', '--reporter=tap', ...files], join(copy, project), logFile)
+  const timeout = timeoutS === undefined ? [] : [`--timeout=${timeoutS}`]
+  return run(join(copy, 'node_modules', '.bin', 'tap'), ['--disable-coverage', '--reporter=tap', ...timeout, ...files], join(copy, project), logFile)
 }
 
 /** Rebuilds `project` in the copy when tests of another project load it through its dist/. */
@@ -153,7 +155,10 @@ function lineOf (source, find) {
   return source.slice(0, source.indexOf(find)).split('\n').length
 }
 
-/** Runs every test set unmutated: a set that already fails proves nothing about a mutation. */
+/**
+ * Runs every test set unmutated: a set that already fails proves nothing about a mutation.
+ * Returns how long each passing set took.
+ */
 async function baselines (copy, logs, mutations) {
   const passing = new Map()
   for (const tests of new Set(mutations.map((mutation) => JSON.stringify(mutation.tests)))) {
@@ -161,19 +166,24 @@ async function baselines (copy, logs, mutations) {
     const { code, seconds, output } = await tapRun(copy, files, join(logs, `baseline-${passing.size + 1}.log`))
     console.log(`baseline ${code === 0 ? 'passes' : 'FAILS  '} ${seconds.toFixed(0).padStart(4)} s  ${files.join(' ')}`)
     if (code !== 0) console.log(output.split('\n').slice(-40).join('\n'))
-    passing.set(tests, code === 0)
+    passing.set(tests, code === 0 ? seconds : undefined)
   }
   return passing
 }
 
-/** Applies one mutation in the copy, runs its tests, and puts the file back. */
-async function tryMutation (copy, logs, mutation) {
+/**
+ * Applies one mutation in the copy, runs its tests, and puts the file back. A test that fails
+ * may leave something waiting (an open transaction the app's close waits for), so a mutated
+ * run gets four times its unmutated time, at least a minute, before it counts as killed.
+ */
+async function tryMutation (copy, logs, mutation, baselineSeconds) {
   const path = join(copy, mutation.file)
   const original = readFileSync(path, 'utf8')
   writeFileSync(path, original.replace(mutation.find, () => mutation.replace))
   try {
     await rebuildFor(copy, mutation, join(logs, `${mutation.id}.build.log`))
-    const { code, seconds } = await tapRun(copy, mutation.tests, join(logs, `${mutation.id}.log`))
+    const timeoutS = Math.max(60, Math.ceil(4 * baselineSeconds))
+    const { code, seconds } = await tapRun(copy, mutation.tests, join(logs, `${mutation.id}.log`), timeoutS)
     const outcome = code === null ? 'killed (timeout)' : code !== 0 ? 'killed' : mutation.equivalent === undefined ? 'survived' : 'survived (equivalent)'
     return { outcome, seconds }
   } finally {
@@ -217,11 +227,12 @@ async function main () {
     const results = []
     for (const mutation of mutations) {
       const where = `${mutation.file}:${lineOf(readFileSync(join(copy, mutation.file), 'utf8'), mutation.find)}`
-      if (!passing.get(JSON.stringify(mutation.tests))) {
+      const baselineSeconds = passing.get(JSON.stringify(mutation.tests))
+      if (baselineSeconds === undefined) {
         results.push({ mutation, where, outcome: 'not run (baseline fails)' })
         continue
       }
-      const { outcome, seconds } = await tryMutation(copy, logs, mutation)
+      const { outcome, seconds } = await tryMutation(copy, logs, mutation, baselineSeconds)
       results.push({ mutation, where, outcome })
       console.log(`${outcome.padEnd(21)} ${seconds.toFixed(0).padStart(4)} s  ${mutation.id}  (${where})`)
     }

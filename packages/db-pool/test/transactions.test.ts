@@ -189,6 +189,8 @@ t.test('Kysely transactions, controlled transactions and savepoints work on app.
     throw new Error('undo')
   }), { message: 'undo' })
   const trx = await app.db.startTransaction().setIsolationLevel('serializable').execute()
+  // When an assertion fails mid-way, give the connection back: closing the app waits for it.
+  t.teardown(() => trx.rollback().execute().catch(() => {}))
   await sql`insert into notes (body) values ('c')`.execute(trx)
   const point = await trx.savepoint('before "d"').execute()
   await sql`insert into notes (body) values ('d')`.execute(point)
@@ -199,6 +201,7 @@ t.test('Kysely transactions, controlled transactions and savepoints work on app.
   t.same(await runSql(primary.url, 'select body from notes order by body'), [{ body: 'a' }, { body: 'c' }])
 
   const aborted = await app.db.startTransaction().execute()
+  t.teardown(() => aborted.rollback().execute().catch(() => {}))
   await t.rejects(sql`select 1/0`.execute(aborted))
   await t.rejects(aborted.commit().execute(), { name: 'AbortedTransactionError' }, 'COMMIT after an error is reported, not silently rolled back')
   t.equal(app.dbPool.stats()[0]?.waiting, 0)
