@@ -291,7 +291,7 @@ t.test('the failure reasons logged for each kind of JWKS outage say what went wr
     await jwks.setDown(mode)
     const { get, lines } = await buildApp(t, { issuer: jwks.issuer, jwksTimeoutMs: 200 })
     await get('/required', await jwks.sign())
-    t.match(lines.join(''), reason, mode)
+    t.match(lines.join(''), reason, String(mode))
   }
 })
 

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, type KeyPairKeyObjectResult } from 'node:crypto'
 import Fastify from 'fastify'
 import t from 'tap'
 import auth, { type AuthOptions } from '../src/index.js'
@@ -19,7 +19,9 @@ async function registration (options: AuthOptions): Promise<unknown> {
 }
 
 function pem (type: 'rsa' | 'ec' | 'ed25519' | 'x25519', options: Record<string, unknown> = {}) {
-  const { publicKey, privateKey } = generateKeyPairSync(type as 'rsa', { modulusLength: 2048, namedCurve: 'P-256', ...options } as never)
+  // Without `publicKeyEncoding` every key type yields KeyObjects; one signature covers the four.
+  const generate = generateKeyPairSync as (type: string, options: Record<string, unknown>) => KeyPairKeyObjectResult
+  const { publicKey, privateKey } = generate(type, { modulusLength: 2048, namedCurve: 'P-256', ...options })
   return {
     publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()

@@ -163,6 +163,6 @@ t.test('an embedded data directory that cannot be created fails ready(), not a r
   await writeFile(join(root, 'file'), 'not a directory')
   const app = Fastify()
   await app.register(dbPool, { embedded: { dataDir: join(root, 'file', 'pglite') } })
-  await t.rejects(app.ready(), { code: 'ENOTDIR' })
+  await t.rejects(async () => { await app.ready() }, { code: 'ENOTDIR' })
   await app.close()
 })

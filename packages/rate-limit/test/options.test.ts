@@ -81,7 +81,7 @@ t.test('a plugin-owned client (redis URL) is quit when the app closes', async (t
   const app = Fastify()
   await app.register(rateLimit, { redis: testRedis.url, keyPrefix: testRedis.prefix })
   await t.resolves(app.rateLimit.checkStore())
-  const before = Number((await testRedis.client.client('LIST')).toString().split('\n').filter((line) => line.includes('name=muejam-rate-limit')).length)
+  const before = String(await testRedis.client.client('LIST')).split('\n').filter((line) => line.includes('name=muejam-rate-limit')).length
   t.ok(before >= 1, 'the plugin connected under its own connection name')
   await app.close()
   await t.rejects(app.rateLimit.checkStore(), { message: 'Redis is not connected' })
