@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import { sqlState } from '@muejam/db-pool'
+import { isDataException } from '@muejam/db-pool'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /**
@@ -36,7 +36,7 @@ const FASTIFY_CODES: Record<string, string> = {
  * the database's message quotes the value and the SQL type, so it is replaced.
  */
 function asInvalidInput (error: ClientError): ClientError {
-  if (error.statusCode !== undefined || sqlState(error)?.startsWith('22') !== true) return error
+  if (error.statusCode !== undefined || !isDataException(error)) return error
   return {
     name: 'InvalidInput',
     message: 'A value in the request is not one the database can store: malformed, out of range, too long, or holding a character such as NUL.',

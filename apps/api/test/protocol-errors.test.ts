@@ -16,7 +16,8 @@ function problemOf (response: RawResponse): Problem {
   return JSON.parse(response.body.toString('utf8')) as Problem
 }
 
-function sendHttp10 (port: number, head: string): Promise<string> {
+/** Writes `head` and leaves the socket open; resolves with all the server writes until it closes. */
+function sendRawText (port: number, head: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port })
     const chunks: Buffer[] = []
@@ -54,6 +55,17 @@ t.test('what Node refuses before Fastify sees a request is still a problem with 
   t.equal(plain.status, 200, 'the same request, well formed, is served')
   const continued = await sendRaw(port, { method: 'GET', target: '/health/live', headers: [host, ['expect', '100-continue']] }, 10_000)
   t.equal(continued.status, 200, '100-continue is still met')
-  const http10 = await sendHttp10(port, 'GET /health/live HTTP/1.0\r\n\r\n')
+  const http10 = await sendRawText(port, 'GET /health/live HTTP/1.0\r\n\r\n')
   t.match(http10, /^HTTP\/1\.1 200 /, 'HTTP/1.0 needs no Host')
+})
+
+t.test('a request whose head does not arrive in time is a 408 client_timeout problem', async (t) => {
+  const app = await build(t, { ...await databaseEnv(t, 'protocol_timeout'), REQUEST_TIMEOUT_MS: '1000' })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  const answer = await sendRawText(port, 'GET /health/live HTTP/1.1\r\nhost: 127.0.0.1\r\n')
+  t.match(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/, '408')
+  t.match(answer, /\r\nContent-Type: application\/problem\+json; charset=utf-8\r\n/, 'a problem')
+  const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Problem
+  t.match(body, { status: 408, code: 'client_timeout', type: 'urn:muejam:problem:client_timeout' })
 })

@@ -18,6 +18,15 @@ export function isConnectionError (error: unknown): boolean {
   return state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03'
 }
 
+/**
+ * SQLSTATE class 22, data exception: PostgreSQL refused a value the statement carried (text it
+ * cannot read as the column's type, a number out of range, a NUL byte): the caller's input, not
+ * the database, is at fault.
+ */
+export function isDataException (error: unknown): boolean {
+  return sqlState(error)?.startsWith('22') === true
+}
+
 /** Serialization failure and deadlock: the transaction may succeed when run again. */
 export function isRetryableTransactionError (error: unknown): boolean {
   const state = sqlState(error)

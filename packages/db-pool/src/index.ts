@@ -11,7 +11,7 @@ import { inTransaction, type TransactionRouteConfig } from './transaction-route.
 
 export type { PoolStats } from './connection.js'
 export { DbConflictError, DbQueryCancelledError, DbUnavailableError, InvalidOptionError } from './errors.js'
-export { cancelledError, isConnectionError, isRetryableTransactionError, sqlState } from './database-errors.js'
+export { cancelledError, isConnectionError, isDataException, isRetryableTransactionError, sqlState } from './database-errors.js'
 export type { DbEmbeddedOptions, DbEndpointOptions, DbPoolOptions } from './options.js'
 export type { TransactionRouteConfig, TransactionRouteSettings } from './transaction-route.js'
 

@@ -5,6 +5,7 @@ import type { AuthContext } from '@muejam/auth'
 import { notYourStory, storyNotFound } from '../../http-errors.js'
 import { isActiveModerator } from '../../moderators.js'
 import { ensureProfile } from '../me/repository.js'
+import { pageOf } from '../page.js'
 import { bearer, IdParams, problems } from '../schemas.js'
 import { trimBody } from '../trim-body.js'
 import { chapterLimitReached, chapterNotFound } from './chapter-errors.js'
@@ -86,13 +87,7 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const key = app.config.SECRET_KEY
     const after = cursor === undefined ? undefined : decodeCursor(key, cursor)
     const rows = await listPublished(request.dbRead, limit, after)
-    const page = rows.slice(0, limit)
-    const last = page[page.length - 1]
-    const more = rows.length > limit && last !== undefined
-    return {
-      items: page.map(toStory),
-      next_cursor: more ? encodeCursor(key, { publishedAt: last.published_at as Date, id: last.id }) : null
-    }
+    return pageOf(rows, limit, toStory, (last) => encodeCursor(key, { publishedAt: last.published_at as Date, id: last.id }))
   })
 
   app.post('/stories', {
@@ -192,13 +187,7 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const key = app.config.SECRET_KEY
     const after = cursor === undefined ? 0 : decodeChapterCursor(key, story.id, cursor)
     const rows = await listChapterEntries(db, story.id, limit, after)
-    const page = rows.slice(0, limit)
-    const last = page[page.length - 1]
-    const more = rows.length > limit && last !== undefined
-    return {
-      items: page.map(toChapterEntry),
-      next_cursor: more ? encodeChapterCursor(key, { storyId: story.id, position: last.position }) : null
-    }
+    return pageOf(rows, limit, toChapterEntry, (last) => encodeChapterCursor(key, { storyId: story.id, position: last.position }))
   })
 
   app.get('/stories/:id/chapters/:position', {

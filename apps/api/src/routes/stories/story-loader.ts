@@ -1,4 +1,4 @@
-import { cancelledError, sqlState } from '@muejam/db-pool'
+import { cancelledError, isDataException } from '@muejam/db-pool'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/database.js'
 import { findStories, type StoryRow } from './repository.js'
@@ -74,7 +74,7 @@ export class StoryLoader {
       const signal = batch.controller.signal
       rows = signal.aborted ? [] : await findStories(this.#readerFor(signal), ids)
     } catch (error) {
-      if (ids.length > 1 && sqlState(error)?.startsWith('22') === true) {
+      if (ids.length > 1 && isDataException(error)) {
         await Promise.all(ids.map((id) => this.#settle(batch, [id])))
       } else {
         for (const id of ids) for (const waiter of batch.waiters.get(id) ?? []) waiter.reject(error)
