@@ -71,7 +71,7 @@ function micro (rounds: number) {
   const observations = 200_000
   const routes = ['/v1/stories', '/v1/stories/:id', '/v1/stories/:id/chapters', '/v1/me']
   const statuses = [200, 201, 404]
-  const ours = new RequestDurationHistogram(new Registry(), DEFAULT_DURATION_BUCKETS)
+  const ours = new RequestDurationHistogram(new Registry(), 'http_request_duration_seconds', DEFAULT_DURATION_BUCKETS)
   const theirs = new Histogram({
     name: 'bench_duration_seconds',
     help: 'prom-client histogram',

@@ -1,5 +1,12 @@
 import type { ErrorEvent, NodeClient, Scope } from '@sentry/node'
+import { assertInstalled, importOptionalPeer } from './optional-peer.js'
 import { redactDeep, type SecretRedactor } from './redact.js'
+
+type SentryModule = typeof import('@sentry/node')
+
+/** The optional peer error reporting loads. */
+export const SENTRY_MODULE = '@sentry/node'
+const FEATURE = 'Error reporting (@muejam/observability option sentryDsn)'
 
 export interface ErrorReporterOptions {
   dsn: string
@@ -8,6 +15,8 @@ export interface ErrorReporterOptions {
   /** Longest wait for pending events when flushing (close, crash), in ms. */
   flushTimeoutMs: number
   redactor: SecretRedactor
+  /** Module loaded for reporting; another name only to test a missing installation. Default `@sentry/node`. */
+  sentryModule?: string
 }
 
 /** What a report says about the request that failed. */
@@ -49,7 +58,9 @@ export class ErrorReporter {
     this.#options = options
   }
 
+  /** Throws `MissingPeerError` when `@sentry/node` is not installed: at start-up, not at the first error. */
   static async create (options: ErrorReporterOptions): Promise<ErrorReporter> {
+    assertInstalled(options.sentryModule ?? SENTRY_MODULE, FEATURE)
     const reporter = new ErrorReporter(options)
     active.add(reporter)
     return reporter
@@ -60,7 +71,7 @@ export class ErrorReporter {
    * a healthy process never needs, and a report can wait the few milliseconds it takes.
    */
   #load (): Promise<{ client: NodeClient, scope: Scope }> {
-    this.#sentry ??= import('@sentry/node').then((Sentry) => {
+    this.#sentry ??= importOptionalPeer<SentryModule>(this.#options.sentryModule ?? SENTRY_MODULE, FEATURE).then((Sentry) => {
       const { redactor } = this.#options
       const client = new Sentry.NodeClient({
         dsn: this.#options.dsn,

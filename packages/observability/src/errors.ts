@@ -6,6 +6,26 @@ export const InvalidOptionError = createError<'MUEJAM_OBSERVABILITY_INVALID_OPTI
   'Invalid @muejam/observability option "%s": %s'
 )
 
+/** `app.metrics.counter` / `gauge` was given a bad name, labels, help or collect function. */
+export const InvalidMetricError = createError<'MUEJAM_OBSERVABILITY_INVALID_METRIC', [string, string]>(
+  'MUEJAM_OBSERVABILITY_INVALID_METRIC',
+  'Invalid metric "%s": %s',
+  500,
+  TypeError
+)
+
+/** Two metrics under one name would clash in the exposition. */
+export const DuplicateMetricError = createError<'MUEJAM_OBSERVABILITY_DUPLICATE_METRIC', [string]>(
+  'MUEJAM_OBSERVABILITY_DUPLICATE_METRIC',
+  'A metric named "%s" is already registered'
+)
+
+/** An optional peer dependency a configured feature needs is not installed. */
+export const MissingPeerError = createError<'MUEJAM_OBSERVABILITY_MISSING_PEER', [string, string, string]>(
+  'MUEJAM_OBSERVABILITY_MISSING_PEER',
+  '%s needs the optional peer dependency %s, which is not installed: run `npm install %s`'
+)
+
 /** What a client sees when it scrapes `/metrics` without the right bearer token. */
 export class MetricsUnauthorizedError extends Error {
   readonly statusCode = 401

@@ -1,9 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Registry } from 'prom-client'
 import { AuditLog, type AuditEvent } from './audit.js'
 import { ErrorReporter, type ReportedRequest } from './error-reporter.js'
-import { createMetrics, type PeerDecorators } from './metrics.js'
+import { createMetrics } from './metrics.js'
+import type { MetricsRegistry } from './metrics-registry.js'
 import { metricsRoute } from './metrics-route.js'
 import { resolveOptions, type ObservabilityOptions } from './options.js'
 import { UNMATCHED_ROUTE } from './request-histogram.js'
@@ -11,9 +11,9 @@ import { UNMATCHED_ROUTE } from './request-histogram.js'
 export { OVERFLOW_KEY, type AuditEvent, type AuditRequest, type AuditStats } from './audit.js'
 export { clientNetwork } from './client-network.js'
 export { captureCrash } from './error-reporter.js'
-export { InvalidOptionError, MetricsUnauthorizedError } from './errors.js'
+export { DuplicateMetricError, InvalidMetricError, InvalidOptionError, MetricsUnauthorizedError, MissingPeerError } from './errors.js'
 export { loggerOptions, REDACT_PATHS, type FastifyLoggerConfig, type LoggerOptionsInput } from './logger-options.js'
-export type { PeerDecorators } from './metrics.js'
+export type { MetricSample, MetricSpec, MetricsRegistry } from './metrics-registry.js'
 export type { ObservabilityOptions } from './options.js'
 export { MIN_SECRET_LENGTH, REDACTED, SecretRedactor } from './redact.js'
 export { requestIdFrom, SANE_REQUEST_ID } from './request-id.js'
@@ -26,14 +26,17 @@ declare module 'fastify' {
     /**
      * Like `audit`, for events a client can trigger (bad tokens): at most `auditMaxPerKey`
      * lines per `key` (e.g. `ip:<address>`) per interval, then one summary line with the
-     * number suppressed. Every call is still counted in `muejam_audit_events_total`.
+     * number suppressed. Every call is still counted in `<prefix>audit_events_total`.
      * Returns whether the line was written.
      */
     auditLimited: (key: string, event: AuditEvent, request?: FastifyRequest | null) => boolean
     /** Reports a handled error to Sentry (no-op without a DSN). 5xx errors are reported already. */
     reportError: (error: unknown, request?: FastifyRequest | null) => void
-    /** The registry behind `/metrics`, for the host's own metrics. */
-    metricsRegistry: Registry
+    /**
+     * Where plugins register the metrics they own (`counter`, `gauge`, read at each scrape),
+     * under the option `prefix`; `registry` is the prom-client registry behind `/metrics`.
+     */
+    metrics: MetricsRegistry
   }
 }
 
@@ -73,11 +76,11 @@ async function observability (app: FastifyInstance, options: ObservabilityOption
     maxKeys: settings.auditMaxKeys
   })
   const metrics = createMetrics({
+    prefix: settings.prefix,
     buckets: settings.durationBuckets,
     defaultMetrics: settings.defaultMetrics,
-    // Read at scrape time: plugins registered after this one are seen too.
-    peers: app as unknown as PeerDecorators,
-    audit: audit.stats
+    audit: audit.stats,
+    log: app.log
   })
   const { histogram } = metrics
   const reporter = settings.sentryDsn === null
@@ -90,7 +93,7 @@ async function observability (app: FastifyInstance, options: ObservabilityOption
       redactor: settings.redactor
     })
 
-  app.decorate('metricsRegistry', metrics.registry)
+  app.decorate('metrics', metrics.metricsRegistry)
   app.decorate('audit', (event: AuditEvent, request?: FastifyRequest | null) => audit.write(event, request))
   app.decorate('auditLimited', (key: string, event: AuditEvent, request?: FastifyRequest | null) =>
     audit.writeLimited(key, event, request))
@@ -149,7 +152,7 @@ async function observability (app: FastifyInstance, options: ObservabilityOption
   await app.register(metricsRoute, {
     path: settings.metricsPath,
     token: settings.metricsToken,
-    registry: metrics.registry,
+    registry: metrics.metricsRegistry.registry,
     audit,
     routeConfig: settings.metricsRouteConfig
   })

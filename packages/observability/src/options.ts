@@ -1,8 +1,14 @@
 import { InvalidOptionError } from './errors.js'
+import { isValidPrefix } from './metrics-registry.js'
 import { SecretRedactor } from './redact.js'
 import { DEFAULT_DURATION_BUCKETS } from './request-histogram.js'
 
 export interface ObservabilityOptions {
+  /**
+   * Put before the name of every metric registered through `app.metrics`, this plugin's own
+   * included (e.g. `myapp_` gives `myapp_http_request_duration_seconds`). Default: `''`.
+   */
+  prefix?: string
   /** Path of the Prometheus endpoint. Default: `/metrics`. */
   metricsPath?: string
   /**
@@ -26,7 +32,10 @@ export interface ObservabilityOptions {
   auditIntervalMs?: number
   /** Keys `auditLimited` tracks at once before new keys share one window. Default: `10000`. */
   auditMaxKeys?: number
-  /** Sentry DSN; when set (non-empty), 5xx errors are reported. Default: none. */
+  /**
+   * Sentry DSN; when set (non-empty), 5xx errors are reported. Needs the optional peer
+   * `@sentry/node`. Default: none.
+   */
   sentryDsn?: string | null
   /** Sentry `environment`. Default: none (Sentry's `production`). */
   sentryEnvironment?: string
@@ -43,6 +52,7 @@ export interface ObservabilityOptions {
 }
 
 export interface Settings {
+  prefix: string
   metricsPath: string
   metricsToken: () => string | null | undefined
   metricsRouteConfig: Record<string, unknown>
@@ -123,7 +133,13 @@ export function resolveOptions (options: ObservabilityOptions): Settings {
   const defaultMetrics = options.defaultMetrics ?? true
   if (typeof defaultMetrics !== 'boolean') throw new InvalidOptionError('defaultMetrics', 'must be a boolean')
 
+  const prefix = options.prefix ?? ''
+  if (!isValidPrefix(prefix)) {
+    throw new InvalidOptionError('prefix', 'must be empty or start a Prometheus metric name ([a-zA-Z_][a-zA-Z0-9_]*)')
+  }
+
   return {
+    prefix,
     metricsPath,
     metricsToken: typeof metricsToken === 'function' ? metricsToken : () => metricsToken,
     metricsRouteConfig,

@@ -26,13 +26,12 @@ interface Sample {
 }
 
 /**
- * `muejam_http_request_duration_seconds` by method, route pattern and status, as a
+ * `<prefix>http_request_duration_seconds` by method, route pattern and status, as a
  * prom-client custom metric. prom-client's own Histogram hashes a label object and allocates
  * on every observation; here a request costs three Map lookups and a bucket scan, and the
  * Prometheus samples are built only when scraped.
  */
 export class RequestDurationHistogram {
-  readonly name = 'muejam_http_request_duration_seconds'
   readonly help = 'Time from routing to the end of the response, by method, route pattern and status.'
   readonly type = 'histogram'
   readonly aggregator = 'sum'
@@ -40,7 +39,7 @@ export class RequestDurationHistogram {
   #routes = new Map<string, Map<string, Map<number, Series>>>()
   #series: Series[] = []
 
-  constructor (registry: Registry, buckets: readonly number[]) {
+  constructor (registry: Registry, readonly name: string, buckets: readonly number[]) {
     this.#bounds = Float64Array.from(buckets)
     // prom-client's registry takes any object with its metric shape; its types only know its own classes.
     registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0])

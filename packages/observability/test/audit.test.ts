@@ -57,9 +57,14 @@ t.test('event fields cannot overwrite the fixed audit members or pino\'s own', a
 
 t.test('1 000 bad tokens from one client in a second produce a bounded number of audit lines, each still counted in metrics', async (t) => {
   const { app, capture } = await build(t)
-  // What the auth plugin does on a bad token, through its documented contract: count, audit, refuse.
+  // What an authentication plugin does on a bad token, through the documented contracts: count, audit, refuse.
   const failures: Record<string, number> = {}
-  app.decorate('auth', { stats: { failures } })
+  app.metrics.counter({
+    name: 'auth_failures_total',
+    help: 'Rejected credentials, by reason.',
+    labelNames: ['reason'],
+    collect: () => Object.entries(failures).map(([reason, value]) => ({ labels: { reason }, value }))
+  })
   app.get('/v1/stories', {
     onRequest: async (request, reply) => {
       const reason = 'token_invalid_signature'
@@ -79,9 +84,9 @@ t.test('1 000 bad tokens from one client in a second produce a bounded number of
   await app.inject({ url: '/v1/stories', remoteAddress: '198.51.100.7' })
 
   const samples = await scrape(app)
-  t.equal(samples.get(key('muejam_auth_failures_total', { reason: 'token_invalid_signature' })), 1001)
-  t.equal(samples.get(key('muejam_audit_events_total', { event: 'auth.failed' })), 1001)
-  t.equal(samples.get('muejam_audit_suppressed_total'), 995)
+  t.equal(samples.get(key('auth_failures_total', { reason: 'token_invalid_signature' })), 1001)
+  t.equal(samples.get(key('audit_events_total', { event: 'auth.failed' })), 1001)
+  t.equal(samples.get('audit_suppressed_total'), 995)
 
   await app.close()
   const lines = capture.audit()

@@ -16,6 +16,10 @@ async function registrationError (options: unknown): Promise<unknown> {
 }
 
 const invalid: Array<[string, Record<string, unknown>, string]> = [
+  ['prefix', { prefix: 'my-app_' }, 'must be empty or start a Prometheus metric name'],
+  ['prefix', { prefix: '1st_' }, 'must be empty or start a Prometheus metric name'],
+  ['prefix', { prefix: 'ns:' }, 'must be empty or start a Prometheus metric name'],
+  ['prefix', { prefix: 7 }, 'must be empty or start a Prometheus metric name'],
   ['metricsPath', { metricsPath: 'metrics' }, 'must be a path starting with "/"'],
   ['metricsPath', { metricsPath: 42 }, 'must be a path starting with "/"'],
   ['metricsToken', { metricsToken: 1234 }, 'must be a string or a function returning one'],
