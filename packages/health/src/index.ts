@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { diskPercentUsed } from './disk.js'
 import { InvalidOptionError, OverloadedError } from './errors.js'
 import { type Health, HealthRegistry, type HealthStatus } from './registry.js'
+import { registerStatusMetrics } from './status-metrics.js'
 
 export { diskPercentUsed } from './disk.js'
 export { DuplicateCheckError, InvalidCheckError, InvalidOptionError, OverloadedError } from './errors.js'
@@ -117,6 +118,7 @@ async function healthPlugin (app: FastifyInstance, options: HealthOptions) {
     log: app.log
   })
   app.decorate('health', registry)
+  registerStatusMetrics(app, registry)
 
   const { retryAfterS, maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes } = settings
   await app.register(underPressure, {
