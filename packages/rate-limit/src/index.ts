@@ -1,20 +1,25 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { registerContracts } from './contracts.js'
 import { kCounted, Limiter, type RateLimitStats, WarnThrottle } from './limiter.js'
+import { createMemoryStore } from './memory-store.js'
 import { type RateLimitOptions, resolveOptions, resolveRouteLimit, type RouteRateLimit } from './options.js'
 import { compilePolicy, routePolicyName } from './policy.js'
-import { connectRedis, type CounterStore, createMemoryStore, createRedisStore, waitUntilReady } from './store.js'
+import { connectRedis, waitUntilReady } from './redis-connection.js'
+import { createRedisStore } from './redis-store.js'
+import type { WindowStore } from './store.js'
 
-export { clientAddress } from './client-key.js'
+export { clientAddress, clientNetwork } from './client-network.js'
 export {
   InvalidOptionError, InvalidRouteConfigError, RateLimitedError, RateLimitUnavailableError, StoreUnavailableError
 } from './errors.js'
+export type { Identify } from './identity.js'
 export type { RateLimitStats } from './limiter.js'
 export type { RateLimitOptions, RouteRateLimit } from './options.js'
 
 /** What the plugin adds as `app.rateLimit`. */
 export interface RateLimitDecorator {
-  /** Counters for metrics (plain numbers, read at scrape time). */
+  /** The counters behind the plugin's metrics (plain numbers that only grow). */
   readonly stats: RateLimitStats
   /** Where counts live: `redis` (shared by every instance) or `memory` (this process only). */
   readonly store: 'redis' | 'memory'
@@ -24,7 +29,7 @@ export interface RateLimitDecorator {
    */
   readonly onRequest: onRequestHookHandler
   /**
-   * Counts `request` against the plugin-wide budget (per user when `request.auth` names one,
+   * Counts `request` against the plugin-wide budget (per user when `identify` names one,
    * else per client IP) and sets the rate-limit headers on `reply`. Resolves while the budget
    * lasts; rejects with the 429 (`RateLimitedError`), or the 503 in `closed` mode with the
    * store down. For requests refused before any route's limit runs, such as a failed
@@ -45,10 +50,6 @@ declare module 'fastify' {
   }
 }
 
-interface HealthRegistry {
-  addCheck (name: string, check: () => Promise<unknown>, options?: { critical?: boolean }): unknown
-}
-
 /** `/health*` and `/metrics` are never limited: probes and scrapers must always get through. */
 function neverLimited (url: string): boolean {
   return url.startsWith('/health') || url === '/metrics'
@@ -63,7 +64,7 @@ function addOnRequest (route: RouteOptions, hook: onRequestHookHandler): void {
 
 async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptions) {
   const options = resolveOptions(rawOptions)
-  let store: CounterStore
+  let store: WindowStore
   if (options.redis === null) {
     store = createMemoryStore(options.localCacheSize)
   } else if (typeof options.redis === 'string') {
@@ -114,17 +115,14 @@ async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptio
     addOnRequest(route, limiter.hook(compilePolicy(limits.name, limits)))
   })
 
-  if (store.kind === 'redis' && app.hasDecorator('health')) {
-    const health = (app as unknown as { health: HealthRegistry }).health
-    health.addCheck('cache', () => store.check(), { critical: false })
-  }
+  registerContracts(app, store, limiter.stats)
 }
 
 /**
- * Rate limiting for Fastify on @fastify/rate-limit's stores: per user (`request.auth.userId`)
- * or per client IP, limits per route and for unknown URLs, exemptions, legacy and IETF
- * headers, and a store outage that never makes a request wait. Register it after the auth
- * plugin and before the routes it limits.
+ * Rate limiting for Fastify with a sliding-window log, on Redis or in process: per user
+ * (`identify`, by default `request.auth.userId`) or per client IP, limits per route and for
+ * unknown URLs, exemptions, legacy and IETF headers, and a store outage that never makes a
+ * request wait. Register it after the auth plugin and before the routes it limits.
  */
 export const muejamRateLimit = fp(rateLimitPlugin, { name: '@muejam/rate-limit', fastify: '>=5.12.0 <6' })
 export default muejamRateLimit

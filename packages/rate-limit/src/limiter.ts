@@ -1,11 +1,12 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify'
-import { clientAddress, userIdOf } from './client-key.js'
+import { clientAddress } from './client-network.js'
 import { RateLimitedError, RateLimitUnavailableError } from './errors.js'
+import { userIdOf } from './identity.js'
 import type { ResolvedOptions } from './options.js'
 import type { Policy, Tier } from './policy.js'
-import type { CounterStore, StoreResult } from './store.js'
+import type { WindowDecision, WindowStore } from './store.js'
 
-/** Counters read by the metrics package; plain numbers that only grow. */
+/** Counters behind the plugin's metrics; plain numbers that only grow. */
 export interface RateLimitStats {
   /** Requests answered 429. */
   refused: number
@@ -39,28 +40,30 @@ function errorDetails (error: unknown) {
   return { err: { type: name, message } }
 }
 
-type AuthCarrier = FastifyRequest & { auth?: unknown }
-
 /** Set on a request once it has been counted (or found exempt), so nothing counts it twice. */
 export const kCounted = Symbol('muejam.rateLimit.counted')
 type CountedRequest = FastifyRequest & { [kCounted]: boolean }
 
-/** The per-request work: one store call, five headers, and a 429 or 503 when due. */
+/** The per-request work: one store call (one round trip), five headers, and a 429 or 503 when due. */
 export class Limiter {
   readonly stats: RateLimitStats = { refused: 0, storeErrors: 0 }
   private failing = false
   private readonly storeWarnings: WarnThrottle
   private readonly exemptWarnings: WarnThrottle
+  private readonly identifyWarnings: WarnThrottle
   private readonly unavailable: boolean
   private readonly isExempt: ResolvedOptions['isExempt']
+  private readonly identify: ResolvedOptions['identify']
   private readonly ipv6Subnet: number
   private readonly retryAfterS: number
 
-  constructor (private readonly store: CounterStore, options: ResolvedOptions, private readonly log: FastifyBaseLogger) {
+  constructor (private readonly store: WindowStore, options: ResolvedOptions, private readonly log: FastifyBaseLogger) {
     this.storeWarnings = new WarnThrottle(log)
     this.exemptWarnings = new WarnThrottle(log)
+    this.identifyWarnings = new WarnThrottle(log)
     this.unavailable = options.onStoreError === 'closed'
     this.isExempt = options.isExempt
+    this.identify = options.identify
     this.ipv6Subnet = options.ipv6Subnet
     this.retryAfterS = options.unavailableRetryAfterS
   }
@@ -124,8 +127,18 @@ export class Limiter {
     this.exemptWarnings.warn(errorDetails(error), 'rate-limit exemption check failed; the request is limited as usual')
   }
 
+  /** The signed-in caller's id, or undefined; a throwing identify function means anonymous. */
+  private userOf (request: FastifyRequest): string | undefined {
+    try {
+      return userIdOf(this.identify(request))
+    } catch (error) {
+      this.identifyWarnings.warn(errorDetails(error), 'rate-limit identify failed; the request is counted by its client IP')
+      return undefined
+    }
+  }
+
   private count (request: FastifyRequest, reply: FastifyReply, policy: Policy, done: HookHandlerDoneFunction): void {
-    const userId = userIdOf((request as AuthCarrier).auth)
+    const userId = this.userOf(request)
     let tier: Tier
     let key: string
     if (userId === undefined) {
@@ -135,36 +148,29 @@ export class Limiter {
       tier = policy.authenticated
       key = `${policy.bucket}user:${userId}`
     }
-    this.store.incr(key, policy.windowMs, tier.max, (error, result) => {
+    this.store.hit(key, policy.windowMs, tier.max, (error, decision) => {
       if (error !== null) this.storeFailed(error, reply, done)
-      else this.answer(key, reply, policy, tier, result as StoreResult, done)
+      else this.answer(reply, policy, tier, decision as WindowDecision, done)
     })
   }
 
-  private answer (key: string, reply: FastifyReply, policy: Policy, tier: Tier, result: StoreResult, done: HookHandlerDoneFunction): void {
+  /** Headers that say what the log decided: budget left after this request, and when the next slot comes back. */
+  private answer (reply: FastifyReply, policy: Policy, tier: Tier, decision: WindowDecision, done: HookHandlerDoneFunction): void {
     if (this.failing) this.recovered()
-    const current = result.current
-    let ttl = result.ttl
-    if (ttl <= 0) {
-      // A counter without expiry (PTTL -1; only something outside the plugin makes one)
-      // would block its client for good: give it a window and report a full one.
-      this.store.expire(key, policy.windowMs)
-      ttl = policy.windowMs
-    }
-    const resetS = Math.ceil(ttl / 1000)
-    const remaining = current < tier.max ? tier.max - current : 0
+    const resetS = Math.ceil(decision.resetUs / 1_000_000)
+    const remaining = Math.max(0, tier.max - decision.count)
     reply.header('x-ratelimit-limit', tier.limit)
     reply.header('x-ratelimit-remaining', remaining)
     reply.header('x-ratelimit-reset', resetS)
     reply.header('ratelimit-policy', tier.policy)
     reply.header('ratelimit', `${policy.fieldPrefix}${remaining};t=${resetS}`)
-    if (current > tier.max) {
+    if (decision.admitted) {
+      done()
+    } else {
       this.stats.refused++
       // Set here as well as in error.headers: a host's own error handler may not apply those.
       reply.header('retry-after', resetS)
       done(new RateLimitedError(tier.max, resetS))
-    } else {
-      done()
     }
   }
 

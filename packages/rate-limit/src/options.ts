@@ -1,6 +1,7 @@
 import type { FastifyRequest, RouteOptions } from 'fastify'
 import type { Redis } from 'ioredis'
 import { InvalidOptionError, InvalidRouteConfigError } from './errors.js'
+import { authUserId, type Identify } from './identity.js'
 import { POLICY_NAME, type PolicyLimits } from './policy.js'
 
 /** Per-route override, in `config: { rateLimit: {...} }` or returned by `routeLimit`. */
@@ -29,9 +30,19 @@ export interface RateLimitOptions {
   redis?: Redis | string | null
   /** Requests per window for an anonymous client (per client IP, IPv6 per /64). Default: 100. */
   max?: number
-  /** Requests per window for a signed-in user (per `request.auth.userId`). Default: 1000. */
+  /** Requests per window for a signed-in user (per identity, see `identify`). Default: 1000. */
   maxAuthenticated?: number
-  /** Window length in ms, at least 1000. Default: 60000. */
+  /**
+   * The signed-in caller's identity, e.g. `(request) => request.user?.sub` with `@fastify/jwt`.
+   * A non-empty string is counted per user against `maxAuthenticated`; anything else per
+   * client IP against `max`. Runs in the limit's onRequest hook, after the instance-level
+   * hooks that authenticate. A throw counts as anonymous. Default: `request.auth?.userId`.
+   */
+  identify?: Identify
+  /**
+   * Length of the sliding window in ms, at least 1000: no interval of this length ever
+   * admits more than the limit. Default: 60000.
+   */
   windowMs?: number
   /** When the store fails: `open` lets requests through, `closed` answers 503. Default: `open`. */
   onStoreError?: 'open' | 'closed'
@@ -55,7 +66,7 @@ export interface RateLimitOptions {
   routeLimit?: (route: RouteOptions) => RouteRateLimit | false | undefined
   /** `Retry-After` of the 503 in `closed` mode, in seconds. Default: 5. */
   unavailableRetryAfterS?: number
-  /** Keys kept by the in-process store (least recently used dropped first). Default: 10000. */
+  /** Keys kept by the in-process store (least recently used dropped first), each a log of up to the limit's times. Default: 10000. */
   localCacheSize?: number
   /** Batch commands issued in the same tick into one write (plugin-owned client only). Default: true. */
   autoPipelining?: boolean
@@ -67,6 +78,7 @@ export interface ResolvedOptions extends PolicyLimits {
   storeTimeoutMs: number
   connectTimeoutMs: number
   isExempt: ((request: FastifyRequest) => boolean | Promise<boolean>) | undefined
+  identify: Identify
   keyPrefix: string
   ipv6Subnet: number
   policyName: string
@@ -138,6 +150,7 @@ export function resolveOptions (options: RateLimitOptions): ResolvedOptions {
     storeTimeoutMs: integer('storeTimeoutMs', options.storeTimeoutMs, 100, 1, 60_000),
     connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs, 2000, 1, 60_000),
     isExempt: optionalFunction('isExempt', options.isExempt),
+    identify: optionalFunction<Identify>('identify', options.identify) ?? authUserId,
     keyPrefix,
     ipv6Subnet: integer('ipv6Subnet', options.ipv6Subnet, 64, 1, 128),
     policyName,

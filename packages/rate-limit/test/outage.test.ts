@@ -1,5 +1,6 @@
 import { Agent } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { Health, HealthCheck } from '@muejam/health'
 import { freePort } from '@muejam/testing/free-port'
 import { OwnRedis } from '@muejam/testing/redis-server'
 import fp from 'fastify-plugin'
@@ -181,8 +182,12 @@ t.test('Redis down at start-up: the app starts within connectTimeoutMs, follows 
 t.test('checkStore and the health check follow the store; the check is registered only as non-critical', async (t) => {
   const redis = await OwnRedis.start(t)
   const checks: Array<{ name: string, check: () => Promise<unknown>, options: unknown }> = []
+  // Only the documented addCheck, recording what the plugin registers.
   const fakeHealth = fp(async (app) => {
-    app.decorate('health', { addCheck: (name: string, check: () => Promise<unknown>, options: unknown) => { checks.push({ name, check, options }) } })
+    const addCheck = (name: string, check: HealthCheck, options: unknown) => {
+      checks.push({ name, check: async () => await check(new AbortController().signal), options })
+    }
+    app.decorate('health', { addCheck } as unknown as Health)
   }, { name: 'fake-health' })
   const { app } = await serve(t, { redis: redis.url }, {
     before: async (app) => { await app.register(fakeHealth) }
