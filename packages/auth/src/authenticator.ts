@@ -9,8 +9,11 @@ import { checkClaims, checkHeader, decodeToken, MAX_TOKEN_BYTES, type JsonObject
 export interface AuthContext {
   /** `sub`: the user id (Clerk: `user_…`). */
   readonly userId: string
-  /** `sid`: the session id (Clerk: `sess_…`). */
-  readonly sessionId: string
+  /**
+   * `sid`: the session id (Clerk: `sess_…`). Always set under the `'clerk'` claim policy; under
+   * `'oidc'`, set only when the token carries a non-empty `sid` (RFC 9068 access tokens rarely do).
+   */
+  readonly sessionId: string | undefined
   /** The active organization (`o.id`, or `org_id` in Clerk's v1 tokens), when there is one. */
   readonly orgId?: string | undefined
   /** Every claim of the verified payload. */
@@ -94,7 +97,7 @@ export class Authenticator {
     this.counts.verified++
     const auth: AuthContext = Object.freeze({
       userId: payload.sub as string,
-      sessionId: payload.sid as string,
+      sessionId: typeof payload.sid === 'string' && payload.sid !== '' ? payload.sid : undefined,
       orgId: orgIdOf(payload),
       claims: deepFreeze(payload)
     })

@@ -61,47 +61,79 @@ export const FAILURE_REASONS = [
 
 export type FailureReason = typeof FAILURE_REASONS[number]
 
-/** Shown to clients as the problem `detail` and, shortened, as the RFC 6750 `error_description`. */
-const MESSAGES: Record<FailureReason, string> = {
+/**
+ * The claim a reason is about, for reasons tied to one claim. Missing and ill-typed claims name
+ * theirs when they are raised.
+ */
+const CLAIM_OF_REASON: Partial<Record<FailureReason, string>> = {
+  token_invalid_issuer: 'iss',
+  token_expired: 'exp',
+  token_not_yet_valid: 'nbf',
+  token_issued_in_future: 'iat',
+  token_invalid_authorized_party: 'azp',
+  token_invalid_audience: 'aud',
+  token_session_inactive: 'sts'
+}
+
+const DATE_CLAIMS = new Set(['exp', 'nbf', 'iat'])
+
+/**
+ * Shown to clients as the error `message` (the problem `detail`) and, without quotes, as the
+ * RFC 6750 `error_description`. Every message about a claim or header parameter names it, so a
+ * host with Fastify's default error handler, which shows only `message`, still tells which.
+ */
+const MESSAGES: Record<FailureReason, string | ((claim: string) => string)> = {
   unauthenticated: 'This route requires a bearer token.',
   token_malformed: 'The bearer token is not a well-formed JWT.',
   token_too_large: 'The bearer token is larger than 8 KiB.',
-  token_algorithm_not_allowed: 'The token is signed with an algorithm that is not accepted.',
-  token_invalid_type: 'The token type (typ) is not JWT.',
+  token_algorithm_not_allowed: 'The token is signed with an algorithm that is not accepted (alg).',
+  token_invalid_type: 'The token type (typ) is not one that is accepted.',
   token_unsupported_crit: 'The token requires header extensions (crit) that are not supported.',
   token_invalid_category: 'The token is not a session token (cat).',
   token_missing_kid: 'The token names no signing key (kid).',
   token_unknown_kid: 'The token is signed with an unknown key (kid).',
   token_invalid_signature: 'The token signature is invalid.',
-  token_invalid_issuer: 'The token was issued by an issuer that is not trusted.',
-  token_expired: 'The token has expired.',
+  token_invalid_issuer: 'The token was issued by an issuer that is not trusted (iss).',
+  token_expired: 'The token has expired (exp).',
   token_not_yet_valid: 'The token is not valid yet (nbf).',
   token_issued_in_future: 'The token is issued in the future (iat).',
-  token_missing_claim: 'The token lacks a required claim.',
-  token_invalid_claim: 'The token carries a claim of the wrong type.',
+  token_missing_claim: (claim) => `The token lacks the required claim "${claim}".`,
+  token_invalid_claim: (claim) => `The token claim "${claim}" must be ${DATE_CLAIMS.has(claim) ? 'a number of seconds' : 'a non-empty string'}.`,
   token_invalid_authorized_party: 'The token was issued for another party (azp).',
   token_invalid_audience: 'The token was issued for another audience (aud).',
   token_session_inactive: 'The token session is not active (sts).',
   auth_keys_unavailable: 'The keys that verify tokens cannot be fetched right now; retry later.'
 }
 
+function messageOf (reason: FailureReason, claim: string | undefined): string {
+  const message = MESSAGES[reason]
+  return typeof message === 'string' ? message : message(claim as string)
+}
+
 /**
  * An error meant for clients: 401 with an RFC 6750 challenge, or 503 when no key can be had.
- * The message and headers never contain the token.
+ * The message and headers never contain the token. `claim` (also in `extensions`) names the
+ * claim that failed, when the refusal is about one.
  */
 export class AuthError extends Error {
   readonly statusCode: 401 | 503
   readonly code: FailureReason
+  readonly claim?: string
   readonly headers: Record<string, string>
   readonly extensions?: Record<string, unknown>
 
-  constructor (code: FailureReason, headers: Record<string, string>, extensions?: Record<string, unknown>) {
-    super(MESSAGES[code])
+  constructor (code: FailureReason, headers: Record<string, string>, claim?: string, extensions?: Record<string, unknown>) {
+    super(messageOf(code, claim))
     this.name = 'AuthError'
     this.code = code
     this.statusCode = code === 'auth_keys_unavailable' ? 503 : 401
     this.headers = headers
-    if (extensions !== undefined) this.extensions = extensions
+    if (claim !== undefined) {
+      this.claim = claim
+      this.extensions = { claim, ...extensions }
+    } else if (extensions !== undefined) {
+      this.extensions = extensions
+    }
   }
 }
 
@@ -116,10 +148,11 @@ export class TokenRejection extends Error {
   readonly retryAfterS: number | undefined
 
   constructor (reason: FailureReason, claim?: string, retryAfterS?: number) {
-    super(MESSAGES[reason])
+    const named = claim ?? CLAIM_OF_REASON[reason]
+    super(messageOf(reason, named))
     this.name = 'TokenRejection'
     this.reason = reason
-    this.claim = claim
+    this.claim = named
     this.retryAfterS = retryAfterS
   }
 }
@@ -133,12 +166,12 @@ export function authError (rejection: TokenRejection, realm: string | undefined,
   const { reason } = rejection
   if (reason === 'auth_keys_unavailable') {
     const retryAfterS = rejection.retryAfterS as number
-    return new AuthError(reason, { 'retry-after': String(retryAfterS) }, { retry_after: retryAfterS })
+    return new AuthError(reason, { 'retry-after': String(retryAfterS) }, undefined, { retry_after: retryAfterS })
   }
   const params: string[] = []
   if (realm !== undefined) params.push(`realm=${quoted(realm)}`)
   // RFC 6750 §3.1: a request without credentials gets the bare challenge, no error code.
-  if (tokenSent) params.push('error="invalid_token"', `error_description=${quoted(MESSAGES[reason])}`)
+  if (tokenSent) params.push('error="invalid_token"', `error_description=${quoted(rejection.message)}`)
   const challenge = params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`
-  return new AuthError(reason, { 'www-authenticate': challenge }, rejection.claim === undefined ? undefined : { claim: rejection.claim })
+  return new AuthError(reason, { 'www-authenticate': challenge }, rejection.claim)
 }

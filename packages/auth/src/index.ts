@@ -12,6 +12,8 @@ import {
   type AuthError,
   type FailureReason
 } from './errors.js'
+import { addFailureMetric } from './failure-metric.js'
+import { addKeysHealthCheck } from './health-check.js'
 import { JwksKeySource, StaticKeySource, type KeySource, type KeySourceState } from './key-store.js'
 import { resolveSettings, type AuthMode, type AuthOptions, type AuthSettings } from './options.js'
 import { createVerificationKey } from './verification-key.js'
@@ -34,11 +36,16 @@ export {
   type FailureReason
 } from './errors.js'
 export type { KeySourceState } from './key-store.js'
-export type { AuthMode, AuthOptions } from './options.js'
+export { CLAIM_POLICIES, type AuthMode, type AuthOptions, type ClaimPolicy } from './options.js'
+export { FAILURE_METRIC_NAME } from './failure-metric.js'
+export { HEALTH_CHECK_NAME } from './health-check.js'
 export { CLERK_SESSION_CATEGORY, MAX_TOKEN_BYTES } from './token-checks.js'
 export { SUPPORTED_ALGORITHMS } from './verification-key.js'
 
-/** Plain numbers for metrics (`@muejam/observability` reads them; no prom-client here). */
+/**
+ * Plain numbers, read on demand (a public read API; the plugin registers its own metric with
+ * `app.metrics`, so nothing needs to poll these).
+ */
 export interface AuthStats {
   /** Refused requests by reason; every reason is present from the start, at 0. */
   readonly failures: Record<FailureReason, number>
@@ -106,10 +113,6 @@ function keySourceFor (settings: AuthSettings, app: FastifyInstance): KeySource 
   const verificationKey = createVerificationKey(key, settings.algorithms, undefined)
   if (typeof verificationKey === 'string') throw new InvalidKeyError(verificationKey)
   return new StaticKeySource(verificationKey)
-}
-
-interface HealthRegistry {
-  addCheck (name: string, check: () => Record<string, unknown>, options: { critical: boolean }): void
 }
 
 async function authPlugin (app: FastifyInstance, options: AuthOptions) {
@@ -213,14 +216,8 @@ async function authPlugin (app: FastifyInstance, options: AuthOptions) {
     done()
   })
 
-  app.addHook('onReady', async () => {
-    if (!app.hasDecorator('health')) return
-    const health = (app as unknown as { health: HealthRegistry }).health
-    health.addCheck('auth_keys', () => {
-      const { source, keys: count, lastFetchOk } = keys.state
-      return { status: lastFetchOk === false ? 'degraded' : 'healthy', source, keys: count }
-    }, { critical: false })
-  })
+  addKeysHealthCheck(app, keys)
+  addFailureMetric(app, failures)
 
   app.addHook('onClose', async () => {
     keys.close()

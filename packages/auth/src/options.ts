@@ -5,9 +5,24 @@ import { SUPPORTED_ALGORITHMS } from './verification-key.js'
 /** What a route asks of the caller: a verified token, or one only if sent. */
 export type AuthMode = 'required' | 'optional'
 
+/**
+ * Which tokens are accepted. `'clerk'`: Clerk session tokens (`sid` required, `sts` must be
+ * `active` when present, Clerk's `cat` header checked, `typ` JWT). `'oidc'`: any OIDC/OAuth
+ * issuer's tokens, RFC 9068 access tokens included (`typ` JWT or `at+jwt`; no `sid`, `sts` or `cat`).
+ */
+export type ClaimPolicy = 'clerk' | 'oidc'
+
+/** The accepted claim policies, in the order the README lists them. */
+export const CLAIM_POLICIES: readonly ClaimPolicy[] = Object.freeze(['clerk', 'oidc'])
+
 export interface AuthOptions {
   /** The only accepted `iss`, compared exactly (Clerk: the Frontend API URL, no trailing slash). Required. */
   issuer: string
+  /**
+   * Which tokens are accepted: `'clerk'` session tokens, or any `'oidc'` issuer's ID or access
+   * tokens (RFC 9068). Default: `'clerk'`.
+   */
+  claims?: ClaimPolicy
   /** Where the JWK set is fetched. Default: `${issuer}/.well-known/jwks.json`. Ignored with `publicKey`. */
   jwksUrl?: string
   /** A PEM public key (SPKI): tokens are verified against it alone, with no network access and no `kid` needed. */
@@ -45,6 +60,7 @@ export interface AuthOptions {
 
 export interface AuthSettings {
   issuer: string
+  claims: ClaimPolicy
   jwksUrl: string | undefined
   publicKey: string | undefined
   algorithms: readonly string[]
@@ -132,6 +148,9 @@ export function resolveSettings (options: AuthOptions): AuthSettings {
     }
   }
 
+  const claims = options.claims ?? 'clerk'
+  if (!CLAIM_POLICIES.includes(claims)) throw new InvalidOptionError('claims', 'must be "clerk" or "oidc"')
+
   const defaultMode = options.defaultMode ?? 'optional'
   if (defaultMode !== 'optional' && defaultMode !== 'required') {
     throw new InvalidOptionError('defaultMode', 'must be "required" or "optional"')
@@ -146,6 +165,7 @@ export function resolveSettings (options: AuthOptions): AuthSettings {
 
   return {
     issuer,
+    claims,
     jwksUrl,
     publicKey,
     algorithms: algorithmList(options.algorithms),

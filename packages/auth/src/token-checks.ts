@@ -1,5 +1,5 @@
 import { TokenRejection } from './errors.js'
-import type { AuthSettings } from './options.js'
+import type { AuthSettings, ClaimPolicy } from './options.js'
 
 /** A token over 8 KiB is refused before anything else is done with it. */
 export const MAX_TOKEN_BYTES = 8192
@@ -47,6 +47,15 @@ export function decodeToken (token: string): DecodedToken {
 }
 
 /**
+ * `typ` is a media type: matched case-insensitively, with or without the `application/` prefix
+ * (RFC 7515 §4.1.9). RFC 9068 access tokens say `at+jwt`; Clerk's session tokens say `JWT`.
+ */
+const ACCEPTED_TYPES: Record<ClaimPolicy, RegExp> = {
+  clerk: /^(?:application\/)?jwt$/i,
+  oidc: /^(?:application\/)?(?:at\+)?jwt$/i
+}
+
+/**
  * The header checks the README lists under Errors. `jku`, `x5u`, `jwk` and `x5c` are never
  * read: keys come only from the configured source.
  */
@@ -54,12 +63,12 @@ export function checkHeader (header: JsonObject, settings: AuthSettings, hasSign
   const { alg, typ, crit, cat } = header
   if (!settings.algorithms.includes(alg as string)) throw new TokenRejection('token_algorithm_not_allowed')
   if (!hasSignature) throw new TokenRejection('token_invalid_signature')
-  if (typ !== undefined && (typeof typ !== 'string' || !/^(?:application\/)?jwt$/i.test(typ))) {
+  if (typ !== undefined && (typeof typ !== 'string' || !ACCEPTED_TYPES[settings.claims].test(typ))) {
     throw new TokenRejection('token_invalid_type')
   }
   // No extension is understood, so any `crit` makes the token one we must not accept (RFC 7515 §4.1.11).
   if (crit !== undefined) throw new TokenRejection('token_unsupported_crit')
-  if (cat !== undefined && cat !== CLERK_SESSION_CATEGORY) throw new TokenRejection('token_invalid_category')
+  if (settings.claims === 'clerk' && cat !== undefined && cat !== CLERK_SESSION_CATEGORY) throw new TokenRejection('token_invalid_category')
 }
 
 function isNumericDate (value: unknown): value is number {
@@ -99,8 +108,10 @@ export function checkClaims (payload: JsonObject, settings: AuthSettings, now: n
   if (iat !== undefined && iat > now + skew) throw new TokenRejection('token_issued_in_future')
 
   requiredString(payload, 'sub')
-  requiredString(payload, 'sid')
-  if (sts !== undefined && sts !== 'active') throw new TokenRejection('token_session_inactive')
+  if (settings.claims === 'clerk') {
+    requiredString(payload, 'sid')
+    if (sts !== undefined && sts !== 'active') throw new TokenRejection('token_session_inactive')
+  }
 
   if (settings.authorizedParties !== undefined) {
     const azp = requiredString(payload, 'azp')

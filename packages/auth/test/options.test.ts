@@ -48,6 +48,9 @@ const invalid: Array<[string, Partial<AuthOptions> | Record<string, unknown>, st
   ['a zero timeout', { issuer: ISSUER, jwksTimeoutMs: 0 }, 'MUEJAM_AUTH_INVALID_OPTION', /"jwksTimeoutMs"/],
   ['a timeout beyond setTimeout', { issuer: ISSUER, jwksTimeoutMs: 2 ** 31 }, 'MUEJAM_AUTH_INVALID_OPTION', /"jwksTimeoutMs"/],
   ['a cooldown given as a string', { issuer: ISSUER, jwksCooldownMs: '30000' }, 'MUEJAM_AUTH_INVALID_OPTION', /"jwksCooldownMs"/],
+  ['an unknown claim policy', { issuer: ISSUER, claims: 'auth0' }, 'MUEJAM_AUTH_INVALID_OPTION', /"claims": must be "clerk" or "oidc"/],
+  ['a claim policy in another case', { issuer: ISSUER, claims: 'OIDC' }, 'MUEJAM_AUTH_INVALID_OPTION', /"claims"/],
+  ['a claim policy that is not a string', { issuer: ISSUER, claims: true }, 'MUEJAM_AUTH_INVALID_OPTION', /"claims"/],
   ['an unknown default mode', { issuer: ISSUER, defaultMode: 'always' }, 'MUEJAM_AUTH_INVALID_OPTION', /"defaultMode"/],
   ['a negative cache size', { issuer: ISSUER, tokenCacheSize: -1 }, 'MUEJAM_AUTH_INVALID_OPTION', /"tokenCacheSize"/],
   ['an onFailure that is not a function', { issuer: ISSUER, onFailure: 'log' }, 'MUEJAM_AUTH_INVALID_OPTION', /"onFailure"/],
@@ -84,6 +87,8 @@ t.test('a key-agreement publicKey (X25519) is refused', async (t) => {
 
 t.test('valid options register: defaults, an explicit jwksUrl with a URN issuer, or a public key for its algorithm', async (t) => {
   t.equal(await registration({ issuer: ISSUER }), undefined)
+  t.equal(await registration({ issuer: ISSUER, claims: 'clerk' }), undefined)
+  t.equal(await registration({ issuer: ISSUER, claims: 'oidc' }), undefined)
   t.equal(await registration({ issuer: 'urn:example:issuer', jwksUrl: 'https://keys.example.org/jwks.json' }), undefined)
   t.equal(await registration({ issuer: ISSUER, algorithms: ['ES256'], publicKey: pem('ec').publicPem }), undefined)
   t.equal(await registration({ issuer: ISSUER, algorithms: ['EdDSA'], publicKey: pem('ed25519').publicPem }), undefined)

@@ -33,12 +33,3 @@ t.test('with an EC publicKey, ES256 tokens verify when ES256 is the allowed algo
   const { get } = await buildApp(t, { issuer: jwks.issuer, algorithms: ['ES256'], publicKey: jwks.currentKey.publicPem })
   t.equal((await get('/required', await jwks.sign())).statusCode, 200)
 })
-
-t.test('with publicKey, the health check reports the static source as healthy', async (t) => {
-  const jwks = await startJwksServer(t)
-  let report: unknown
-  await buildApp(t, { issuer: jwks.issuer, publicKey: jwks.currentKey.publicPem }, {
-    before: (app) => app.decorate('health', { addCheck: (_name: string, check: () => unknown) => { report = check() } })
-  })
-  t.same(report, { status: 'healthy', source: 'public_key', keys: 1 })
-})

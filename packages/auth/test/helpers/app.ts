@@ -19,8 +19,10 @@ export interface ClientError extends FastifyError {
 }
 
 export interface BuildOptions {
-  /** Runs before the plugin registers (e.g. a stand-in decorator). */
+  /** Runs before the plugin registers (e.g. another plugin registered first). */
   before?: (app: FastifyInstance) => unknown
+  /** Runs after the plugin registers and before the routes are added (e.g. another plugin registered after it). */
+  after?: (app: FastifyInstance) => unknown
   /** Keep Fastify's default error handler instead of a problem-style one. */
   defaultErrorHandler?: boolean
 }
@@ -49,6 +51,7 @@ export async function buildApp (t: Teardown, options: AuthOptions, build: BuildO
     })
   }
   await app.register(auth, options)
+  if (build.after !== undefined) await build.after(app)
   app.get('/required', { config: { auth: 'required' } }, async (request) => ({ auth: request.auth }))
   app.get('/optional', { config: { auth: 'optional' } }, async (request) => ({ auth: request.auth }))
   app.get('/default', async (request) => ({ auth: request.auth }))
