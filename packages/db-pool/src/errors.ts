@@ -3,6 +3,12 @@ import createError from '@fastify/error'
 /** Thrown at registration when an option is missing or out of range. */
 export const InvalidOptionError = createError('MUEJAM_DB_POOL_INVALID_OPTION', 'Invalid @muejam/db-pool option: %s', 500, TypeError)
 
+/** An optional peer dependency a configured feature needs is not installed. */
+export const MissingPeerError = createError<[string, string, string]>(
+  'MUEJAM_DB_POOL_MISSING_PEER',
+  '%s needs the optional peer dependency %s, which is not installed: run `npm install %s`'
+)
+
 /**
  * No connection could be had within `connectTimeoutMs` (pool exhausted, database down or
  * refusing the credentials). Clients get 503 with `Retry-After`; the reason stays in `cause`.

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastif
 import fp from 'fastify-plugin'
 import type { Kysely, Transaction } from 'kysely'
 import type { ConnectionSource, OwnedDatabase, PoolStats } from './connection.js'
+import { registerContracts } from './contracts.js'
 import { createKysely } from './kysely-factory.js'
 import { resolveOptions, type DbPoolOptions } from './options.js'
 import { PgEndpoint } from './pg-endpoint.js'
@@ -10,7 +11,7 @@ import { RequestScope } from './request-scope.js'
 import { inTransaction, type TransactionRouteConfig } from './transaction-route.js'
 
 export type { PoolStats } from './connection.js'
-export { DbConflictError, DbQueryCancelledError, DbUnavailableError, InvalidOptionError } from './errors.js'
+export { DbConflictError, DbQueryCancelledError, DbUnavailableError, InvalidOptionError, MissingPeerError } from './errors.js'
 export { cancelledError, isConnectionError, isDataException, isRetryableTransactionError, sqlState } from './database-errors.js'
 export type { DbEmbeddedOptions, DbEndpointOptions, DbPoolOptions } from './options.js'
 export type { TransactionRouteConfig, TransactionRouteSettings } from './transaction-route.js'
@@ -60,11 +61,6 @@ declare module 'fastify' {
   }
 }
 
-/** `app.health` of @muejam/health, met at run time without importing it. */
-interface HealthRegistry {
-  addCheck (name: string, check: (signal: AbortSignal) => Promise<unknown>, options: { critical: boolean }): void
-}
-
 const kScope = Symbol('@muejam/db-pool.scope')
 
 type ScopedRequest = FastifyRequest & { [kScope]: RequestScope<DbPoolDatabase> | null }
@@ -77,7 +73,7 @@ async function dbPoolPlugin (app: FastifyInstance, rawOptions: DbPoolOptions) {
   let replicaSet: ReplicaSet | undefined
 
   if (options.embedded !== undefined) {
-    // Loaded only for the embedded database: PGlite costs memory a server never needs.
+    // Loaded only for the embedded database: PGlite (an optional peer) costs memory a server never needs.
     const { PGliteDatabase } = await import('./pglite-database.js')
     const embedded = new PGliteDatabase({ ...options.embedded, connectTimeoutMs: options.connectTimeoutMs, retryAfterSeconds: options.retryAfterSeconds })
     app.addHook('onReady', () => embedded.ready)
@@ -121,8 +117,9 @@ async function dbPoolPlugin (app: FastifyInstance, rawOptions: DbPoolOptions) {
     const failing = owned.filter((_, index) => results[index]?.status === 'rejected').map((database) => database.name)
     return failing.length === 0 ? undefined : { status: 'degraded' as const, failing_pools: failing }
   }
+  const stats = () => owned.map((database) => database.stats())
   app.decorate('dbPool', {
-    stats: () => owned.map((database) => database.stats()),
+    stats,
     check,
     replicasInRotation: () => replicaSet?.inRotation() ?? [],
     embedded: options.embedded !== undefined,
@@ -158,9 +155,10 @@ async function dbPoolPlugin (app: FastifyInstance, rawOptions: DbPoolOptions) {
     })
   })
 
-  if (options.healthCheck && app.hasDecorator('health')) {
-    (app as unknown as { health: HealthRegistry }).health.addCheck('database', healthCheck, { critical: true })
-  }
+  registerContracts(app, {
+    healthCheck: options.healthCheck ? healthCheck : null,
+    stats
+  })
 }
 
 /** PostgreSQL pools with Kysely: replicas, transactions, statement timeouts, cancellation, embedded PGlite. */

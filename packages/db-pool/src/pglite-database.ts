@@ -1,15 +1,21 @@
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { PGlite, type Results } from '@electric-sql/pglite'
+import type { PGlite, Results } from '@electric-sql/pglite'
 import { AbortedTransactionError, type CompiledQuery, type QueryResult, type TransactionSettings } from 'kysely'
 import { beginStatement, checkSource, type OwnedDatabase, type PoolStats, type QueryScope, type ScopedConnection } from './connection.js'
 import { cancelledError, toClientError } from './database-errors.js'
 import { DbUnavailableError } from './errors.js'
+import { importOptionalPeer } from './optional-peer.js'
+
+/** The optional peer the embedded database loads. */
+export const PGLITE_MODULE = '@electric-sql/pglite'
 
 export interface PGliteDatabaseSettings {
   dataDir: string
   connectTimeoutMs: number
   retryAfterSeconds: number
+  /** Module loaded for the database; another name only to test a missing installation. Default `@electric-sql/pglite`. */
+  pgliteModule?: string
 }
 
 const MEMORY = 'memory://'
@@ -55,6 +61,8 @@ export class PGliteDatabase implements OwnedDatabase {
       dataDir = resolve(dataDir)
       await mkdir(dataDir, { recursive: true })
     }
+    const { PGlite } = await importOptionalPeer<typeof import('@electric-sql/pglite')>(
+      this.#settings.pgliteModule ?? PGLITE_MODULE, 'The embedded database (@muejam/db-pool option embedded)')
     const db = new PGlite(dataDir)
     await db.waitReady
     this.#db = db

@@ -166,3 +166,24 @@ t.test('an embedded data directory that cannot be created fails ready(), not a r
   await t.rejects(async () => { await app.ready() }, { code: 'ENOTDIR' })
   await app.close()
 })
+
+t.test('without @electric-sql/pglite installed, the embedded database fails ready() with MUEJAM_DB_POOL_MISSING_PEER naming npm install', async (t) => {
+  const { PGliteDatabase, PGLITE_MODULE } = await import('../src/pglite-database.js')
+  const { MissingPeerError } = await import('../src/index.js')
+  t.equal(PGLITE_MODULE, '@electric-sql/pglite')
+  const database = new PGliteDatabase({ dataDir: 'memory://', connectTimeoutMs: 1000, retryAfterSeconds: 1, pgliteModule: '@electric-sql/not-installed' })
+  const error = await database.ready.catch((caught: unknown) => caught)
+  t.ok(error instanceof MissingPeerError)
+  t.match(error, {
+    code: 'MUEJAM_DB_POOL_MISSING_PEER',
+    message: 'The embedded database (@muejam/db-pool option embedded) needs the optional peer dependency @electric-sql/not-installed, which is not installed: run `npm install @electric-sql/not-installed`'
+  })
+  await t.rejects(database.acquire(null), { code: 'MUEJAM_DB_POOL_MISSING_PEER' }, 'a query is refused with the same error')
+  await database.close()
+})
+
+t.test('an installed package that fails to load is not reported as missing', async (t) => {
+  const { importOptionalPeer } = await import('../src/optional-peer.js')
+  await t.rejects(importOptionalPeer('data:text/javascript,throw new Error("broken inside")', 'Embedding'), { message: 'broken inside' })
+  await t.rejects(importOptionalPeer('@electric-sql/not-installed', 'Embedding'), { code: 'MUEJAM_DB_POOL_MISSING_PEER', message: /^Embedding needs/ })
+})
