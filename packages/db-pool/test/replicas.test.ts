@@ -1,3 +1,4 @@
+import type { Health } from '@muejam/health'
 import { sql } from 'kysely'
 import t from 'tap'
 import { buildApp, CLOSED_PORT_URL, labelledDatabase, runSql, waitFor } from './helpers/setup.js'
@@ -151,7 +152,8 @@ t.test('the health check is registered with app.health: a dead primary fails it,
     const checks: Array<{ name: string, check: Check, options: unknown }> = []
     const app = Fastify()
     t.teardown(() => app.close())
-    app.decorate('health', { addCheck: (name: string, check: Check, options: unknown) => checks.push({ name, check, options }) })
+    // Only what the plugin uses of @muejam/health's decorator.
+    app.decorate('health', { addCheck: (name: string, check: Check, options: unknown) => checks.push({ name, check, options }) } as unknown as Health)
     await app.register(dbPool, options)
     await app.ready()
     return checks
