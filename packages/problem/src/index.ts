@@ -1,3 +1,5 @@
+import fp from 'fastify-plugin'
+import { problemPlugin } from './plugin.js'
 export { InvalidOptionError } from './errors.js'
 export { createOptionError, type InvalidOptionErrorConstructor } from './option-error.js'
 export type { InvalidOptionError as InvalidOptionErrorInstance } from './option-error.js'
@@ -22,3 +24,7 @@ export {
   type ProblemErrorOptions,
   type ProblemErrorSpec
 } from './problem-error.js'
+export { DEFAULT_TYPE_BASE, renderProblem, sendProblem, toProblem, type MapError, type ProblemBody, type RenderOptions } from './problem-body.js'
+export { problemPlugin, type ProblemOptions } from './plugin.js'
+
+export default fp(problemPlugin, { name: '@muejam/problem', fastify: '>=5.12.0 <6' })
