@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import fp from 'fastify-plugin'
 import { guardClientGone } from './client-gone.js'
 import { InvalidOptionError, InvalidRouteTimeoutError, RequestTimeoutError } from './errors.js'
+import { registerTimeoutMetric } from './timeout-metric.js'
 
 export { InvalidOptionError, InvalidRouteTimeoutError, RequestTimeoutError } from './errors.js'
 export { serverTimeouts, type ServerTimeouts, type ServerTimeoutsOptions } from './server-timeouts.js'
@@ -133,6 +134,7 @@ async function timeoutsPlugin (app: FastifyInstance, options: TimeoutsOptions) {
   }
   const stats: TimeoutStats = { timedOut: 0 }
   app.decorate('timeouts', { timeoutMs, stats })
+  registerTimeoutMetric(app, stats)
 
   app.addHook('onRoute', (route) => {
     const deadline = routeDeadline(route, timeoutMs)
