@@ -46,6 +46,8 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
   registerProtocolProblems(fastify)
   // First: its hooks time and identify every request, health probes included.
   await fastify.register(observability, {
+    // The metric names docs/operations.md and the dashboards use.
+    prefix: 'muejam_',
     // Read at each scrape: a token rotated in Secrets Manager applies without a restart.
     metricsToken: () => config.METRICS_TOKEN,
     metricsRouteConfig: { auth: false, rateLimit: false },
