@@ -1,12 +1,8 @@
 import createError from '@fastify/error'
+import { createOptionError, createProblemError } from '@muejam/problem'
 
 /** A plugin option is out of range or of the wrong type; raised when the plugin registers. */
-export const InvalidOptionError = createError<[string, string]>(
-  'MUEJAM_TIMEOUTS_INVALID_OPTION',
-  'Invalid @muejam/timeouts option %s: %s',
-  500,
-  TypeError
-)
+export const InvalidOptionError = createOptionError('@muejam/timeouts')
 
 /** A route's `config.timeout` is neither a positive whole number of milliseconds nor `false`. */
 export const InvalidRouteTimeoutError = createError<[string, string, string]>(
@@ -16,15 +12,10 @@ export const InvalidRouteTimeoutError = createError<[string, string, string]>(
   TypeError
 )
 
-/** The client error answered when a request outlives its deadline. */
-export class RequestTimeoutError extends Error {
-  readonly statusCode = 504
-  readonly code = 'request_timeout'
-  readonly extensions: Record<string, unknown>
-
-  constructor (timeoutMs: number) {
-    super(`The request did not complete within ${timeoutMs} ms.`)
-    this.name = 'RequestTimeoutError'
-    this.extensions = { timeout_ms: timeoutMs }
-  }
-}
+/** The client error answered when a request outlives its deadline: 504 `request_timeout`. */
+export const RequestTimeoutError = createProblemError({
+  code: 'request_timeout',
+  statusCode: 504,
+  message: (timeoutMs: number) => `The request did not complete within ${timeoutMs} ms.`,
+  extensions: (timeoutMs) => ({ timeout_ms: timeoutMs })
+})

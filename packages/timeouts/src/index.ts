@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { MAX_TIMER_MS } from '@muejam/problem'
 import { guardClientGone } from './client-gone.js'
-import { InvalidOptionError, InvalidRouteTimeoutError, RequestTimeoutError } from './errors.js'
+import { InvalidRouteTimeoutError, RequestTimeoutError } from './errors.js'
+import { option } from './options.js'
 import { registerTimeoutMetric } from './timeout-metric.js'
 
 export { InvalidOptionError, InvalidRouteTimeoutError, RequestTimeoutError } from './errors.js'
@@ -36,9 +38,6 @@ declare module 'fastify' {
     timeout?: number | false
   }
 }
-
-/** setTimeout's ceiling; larger values fire at once. */
-const MAX_TIMER_MS = 2_147_483_647
 
 /** Fastify's own handler-timeout error, the reason `request.signal` is aborted with. */
 function isHandlerTimeout (error: unknown): boolean {
@@ -128,10 +127,8 @@ function afterDeadline (handler: Handler | undefined, isOutermost: () => boolean
 }
 
 async function timeoutsPlugin (app: FastifyInstance, options: TimeoutsOptions) {
-  const timeoutMs = options.timeoutMs ?? 30_000
-  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMER_MS) {
-    throw new InvalidOptionError('timeoutMs', `must be an integer from 0 (no deadline) to ${MAX_TIMER_MS}`)
-  }
+  // 0: no deadline except where a route sets one.
+  const timeoutMs = option.milliseconds('timeoutMs', options.timeoutMs, { default: 30_000 })
   const stats: TimeoutStats = { timedOut: 0 }
   app.decorate('timeouts', { timeoutMs, stats })
   registerTimeoutMetric(app, stats)

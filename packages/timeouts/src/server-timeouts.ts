@@ -1,4 +1,4 @@
-import { InvalidOptionError } from './errors.js'
+import { option } from './options.js'
 
 export interface ServerTimeoutsOptions {
   /** The per-request deadline (`REQUEST_TIMEOUT_MS`), in milliseconds. Default 30000. */
@@ -27,21 +27,15 @@ const CONNECTIONS_CHECKING_INTERVAL_MS = 1000
 /** setTimeout's ceiling; larger values fire at once. */
 const MAX_TIMER_MS = 2_147_483_647 - SOCKET_GRACE_MS
 
-function whole (name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_TIMER_MS) {
-    throw new InvalidOptionError(name, `must be an integer from ${min} to ${MAX_TIMER_MS}`)
-  }
-  return value
-}
-
 /**
  * Socket limits that keep slow or silent clients from holding connections. The
  * README gives the reason for each number.
  */
 export function serverTimeouts (options: ServerTimeoutsOptions = {}): ServerTimeouts {
-  const requestTimeoutMs = whole('requestTimeoutMs', options.requestTimeoutMs ?? 30_000, 1000)
-  const headersTimeoutMs = whole('headersTimeoutMs', options.headersTimeoutMs ?? 10_000, 1000)
-  const keepAliveTimeoutMs = whole('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? 72_000, 1000)
+  const limits = { min: 1000, max: MAX_TIMER_MS }
+  const requestTimeoutMs = option.milliseconds('requestTimeoutMs', options.requestTimeoutMs, { ...limits, default: 30_000 })
+  const headersTimeoutMs = option.milliseconds('headersTimeoutMs', options.headersTimeoutMs, { ...limits, default: 10_000 })
+  const keepAliveTimeoutMs = option.milliseconds('keepAliveTimeoutMs', options.keepAliveTimeoutMs, { ...limits, default: 72_000 })
   return {
     connectionTimeout: requestTimeoutMs + SOCKET_GRACE_MS,
     keepAliveTimeout: keepAliveTimeoutMs,
