@@ -1,12 +1,8 @@
 import createError from '@fastify/error'
+import { createOptionError, createProblemError, type ProblemErrorInstance } from '@muejam/problem'
 
 /** A plugin option is missing, of the wrong type or out of range; raised when the plugin registers. */
-export const InvalidOptionError = createError<[string, string]>(
-  'MUEJAM_AUTH_INVALID_OPTION',
-  'Invalid @muejam/auth option "%s": %s',
-  500,
-  TypeError
-)
+export const InvalidOptionError = createOptionError('@muejam/auth')
 
 /** `algorithms` names a symmetric algorithm or `none`, which a public-key verifier must never accept. */
 export const AlgorithmRefusedError = createError<[string]>(
@@ -111,33 +107,6 @@ function messageOf (reason: FailureReason, claim: string | undefined): string {
 }
 
 /**
- * An error meant for clients: 401 with an RFC 6750 challenge, or 503 when no key can be had.
- * The message and headers never contain the token. `claim` (also in `extensions`) names the
- * claim that failed, when the refusal is about one.
- */
-export class AuthError extends Error {
-  readonly statusCode: 401 | 503
-  readonly code: FailureReason
-  readonly claim?: string
-  readonly headers: Record<string, string>
-  readonly extensions?: Record<string, unknown>
-
-  constructor (code: FailureReason, headers: Record<string, string>, claim?: string, extensions?: Record<string, unknown>) {
-    super(messageOf(code, claim))
-    this.name = 'AuthError'
-    this.code = code
-    this.statusCode = code === 'auth_keys_unavailable' ? 503 : 401
-    this.headers = headers
-    if (claim !== undefined) {
-      this.claim = claim
-      this.extensions = { claim, ...extensions }
-    } else if (extensions !== undefined) {
-      this.extensions = extensions
-    }
-  }
-}
-
-/**
  * Why a token was refused, before the plugin knows the realm to put in the challenge. Carries
  * no token material: only a reason and, for claim problems, the claim's name.
  */
@@ -157,6 +126,67 @@ export class TokenRejection extends Error {
   }
 }
 
+/**
+ * An error meant for clients: 401 with an RFC 6750 challenge, or 503 when no key can be had.
+ * The message and headers never contain the token. `claim` (also in `extensions`) names the
+ * claim that failed, when the refusal is about one.
+ */
+export type AuthError = ProblemErrorInstance<FailureReason, 401 | 503> & {
+  readonly headers: Readonly<Record<string, string>>
+  readonly claim?: string
+}
+
+type Unauthorized = Exclude<FailureReason, 'auth_keys_unavailable'>
+
+/** Reasons that are about one claim: their errors name it in `claim` and in `extensions`. */
+const CLAIM_REASONS: ReadonlySet<FailureReason> = new Set([
+  ...Object.keys(CLAIM_OF_REASON) as FailureReason[],
+  'token_missing_claim',
+  'token_invalid_claim'
+])
+
+function unauthorizedClass (reason: Unauthorized) {
+  const claimed = CLAIM_REASONS.has(reason)
+  const Problem = createProblemError<[challenge: string, claim: string | undefined], Unauthorized, 401>({
+    code: reason,
+    statusCode: 401,
+    name: 'AuthError',
+    message: (_challenge, claim) => messageOf(reason, claim),
+    headers: (challenge) => ({ 'www-authenticate': challenge }),
+    ...(claimed ? { extensions: (_challenge: string, claim: string | undefined) => ({ claim }) } : {})
+  })
+  if (!claimed) return Problem
+  return class extends Problem {
+    declare readonly claim: string
+
+    constructor (challenge: string, claim: string | undefined) {
+      super(challenge, claim)
+      this.claim = claim as string
+    }
+  }
+}
+
+const KeysUnavailableError = createProblemError<[retryAfterS: number], 'auth_keys_unavailable', 503>({
+  code: 'auth_keys_unavailable',
+  statusCode: 503,
+  name: 'AuthError',
+  message: () => messageOf('auth_keys_unavailable', undefined),
+  headers: (retryAfterS) => ({ 'retry-after': String(retryAfterS) }),
+  extensions: (retryAfterS) => ({ retry_after: retryAfterS })
+})
+
+const UNAUTHORIZED = Object.fromEntries(
+  FAILURE_REASONS.filter((reason): reason is Unauthorized => reason !== 'auth_keys_unavailable')
+    .map((reason) => [reason, unauthorizedClass(reason)])
+) as Record<Unauthorized, ReturnType<typeof unauthorizedClass>>
+
+const AUTH_ERROR_CLASSES: ReadonlyArray<abstract new (...args: never[]) => unknown> = [...Object.values(UNAUTHORIZED), KeysUnavailableError]
+
+/** Whether `value` is a refusal of this plugin (from a request hook or `app.auth.verify`). */
+export function isAuthError (value: unknown): value is AuthError {
+  return AUTH_ERROR_CLASSES.some((AuthErrorClass) => value instanceof AuthErrorClass)
+}
+
 function quoted (value: string): string {
   return `"${value.replace(/["\\]/g, '')}"`
 }
@@ -164,14 +194,11 @@ function quoted (value: string): string {
 /** Builds the client error for a reason: the RFC 6750 challenge for 401, `Retry-After` for 503. */
 export function authError (rejection: TokenRejection, realm: string | undefined, tokenSent: boolean): AuthError {
   const { reason } = rejection
-  if (reason === 'auth_keys_unavailable') {
-    const retryAfterS = rejection.retryAfterS as number
-    return new AuthError(reason, { 'retry-after': String(retryAfterS) }, undefined, { retry_after: retryAfterS })
-  }
+  if (reason === 'auth_keys_unavailable') return new KeysUnavailableError(rejection.retryAfterS as number) as AuthError
   const params: string[] = []
   if (realm !== undefined) params.push(`realm=${quoted(realm)}`)
   // RFC 6750 §3.1: a request without credentials gets the bare challenge, no error code.
   if (tokenSent) params.push('error="invalid_token"', `error_description=${quoted(rejection.message)}`)
   const challenge = params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`
-  return new AuthError(reason, { 'www-authenticate': challenge }, rejection.claim)
+  return new UNAUTHORIZED[reason](challenge, rejection.claim) as AuthError
 }

@@ -28,11 +28,12 @@ export {
 } from './development-issuer.js'
 export {
   AlgorithmRefusedError,
-  AuthError,
   FAILURE_REASONS,
   InvalidKeyError,
   InvalidOptionError,
   InvalidRouteConfigError,
+  isAuthError,
+  type AuthError,
   type FailureReason
 } from './errors.js'
 export type { KeySourceState } from './key-store.js'

@@ -1,3 +1,4 @@
+import { createOptionValidators } from '@muejam/problem'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AlgorithmRefusedError, InvalidOptionError, type FailureReason } from './errors.js'
 import { SUPPORTED_ALGORITHMS } from './verification-key.js'
@@ -78,21 +79,12 @@ export interface AuthSettings {
 }
 
 const DAY_MS = 86_400_000
-/** setTimeout's ceiling: larger delays fire at once. */
-const MAX_MS = 2_147_483_647
 
-function duration (name: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_MS) {
-    throw new InvalidOptionError(name, `must be an integer number of milliseconds from ${min} to ${MAX_MS}`)
-  }
-  return value
-}
+const option = createOptionValidators(InvalidOptionError)
 
+/** `''` counts as unset, as an empty environment variable does. */
 function optionalString (name: string, value: unknown): string | undefined {
-  if (value === undefined || value === '') return undefined
-  if (typeof value !== 'string') throw new InvalidOptionError(name, 'must be a string')
-  return value
+  return option.string(name, value, { emptyIsUnset: true })
 }
 
 function httpUrl (name: string, value: string): string {
@@ -131,8 +123,8 @@ function partyList (value: unknown): ReadonlySet<string> | undefined {
 
 /** Checks the options and fills in the defaults; throws a coded error naming the first bad option. */
 export function resolveSettings (options: AuthOptions): AuthSettings {
-  const { issuer } = options
-  if (typeof issuer !== 'string' || issuer === '') throw new InvalidOptionError('issuer', 'is required: the only accepted iss value')
+  const issuer = option.string('issuer', options.issuer, { required: true, nonEmpty: true })
+  const claims = option.oneOf('claims', options.claims, CLAIM_POLICIES, { default: 'clerk' })
 
   const publicKey = optionalString('publicKey', options.publicKey)
   let jwksUrl: string | undefined
@@ -148,21 +140,6 @@ export function resolveSettings (options: AuthOptions): AuthSettings {
     }
   }
 
-  const claims = options.claims ?? 'clerk'
-  if (!CLAIM_POLICIES.includes(claims)) throw new InvalidOptionError('claims', 'must be "clerk" or "oidc"')
-
-  const defaultMode = options.defaultMode ?? 'optional'
-  if (defaultMode !== 'optional' && defaultMode !== 'required') {
-    throw new InvalidOptionError('defaultMode', 'must be "required" or "optional"')
-  }
-  const tokenCacheSize = options.tokenCacheSize ?? 10_000
-  if (!Number.isInteger(tokenCacheSize) || tokenCacheSize < 0) {
-    throw new InvalidOptionError('tokenCacheSize', 'must be a non-negative integer (0 turns the cache off)')
-  }
-  if (options.onFailure !== undefined && typeof options.onFailure !== 'function') {
-    throw new InvalidOptionError('onFailure', 'must be a function')
-  }
-
   return {
     issuer,
     claims,
@@ -171,14 +148,14 @@ export function resolveSettings (options: AuthOptions): AuthSettings {
     algorithms: algorithmList(options.algorithms),
     audience: optionalString('audience', options.audience),
     authorizedParties: partyList(options.authorizedParties),
-    clockSkewMs: duration('clockSkewMs', options.clockSkewMs, 5000, 0),
-    jwksTtlMs: duration('jwksTtlMs', options.jwksTtlMs, 600_000, 1),
-    jwksCooldownMs: duration('jwksCooldownMs', options.jwksCooldownMs, 30_000, 0),
-    jwksTimeoutMs: duration('jwksTimeoutMs', options.jwksTimeoutMs, 5000, 1),
-    jwksMaxStaleMs: duration('jwksMaxStaleMs', options.jwksMaxStaleMs, DAY_MS, 0),
-    defaultMode,
-    tokenCacheSize,
+    clockSkewMs: option.milliseconds('clockSkewMs', options.clockSkewMs, { default: 5000 }),
+    jwksTtlMs: option.milliseconds('jwksTtlMs', options.jwksTtlMs, { min: 1, default: 600_000 }),
+    jwksCooldownMs: option.milliseconds('jwksCooldownMs', options.jwksCooldownMs, { default: 30_000 }),
+    jwksTimeoutMs: option.milliseconds('jwksTimeoutMs', options.jwksTimeoutMs, { min: 1, default: 5000 }),
+    jwksMaxStaleMs: option.milliseconds('jwksMaxStaleMs', options.jwksMaxStaleMs, { default: DAY_MS }),
+    defaultMode: option.oneOf('defaultMode', options.defaultMode, ['optional', 'required'], { default: 'optional' }),
+    tokenCacheSize: option.integer('tokenCacheSize', options.tokenCacheSize, { default: 10_000 }),
     realm: optionalString('realm', options.realm),
-    onFailure: options.onFailure
+    onFailure: option.func('onFailure', options.onFailure)
   }
 }

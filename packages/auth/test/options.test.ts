@@ -48,7 +48,7 @@ const invalid: Array<[string, Partial<AuthOptions> | Record<string, unknown>, st
   ['a zero timeout', { issuer: ISSUER, jwksTimeoutMs: 0 }, 'MUEJAM_AUTH_INVALID_OPTION', /"jwksTimeoutMs"/],
   ['a timeout beyond setTimeout', { issuer: ISSUER, jwksTimeoutMs: 2 ** 31 }, 'MUEJAM_AUTH_INVALID_OPTION', /"jwksTimeoutMs"/],
   ['a cooldown given as a string', { issuer: ISSUER, jwksCooldownMs: '30000' }, 'MUEJAM_AUTH_INVALID_OPTION', /"jwksCooldownMs"/],
-  ['an unknown claim policy', { issuer: ISSUER, claims: 'auth0' }, 'MUEJAM_AUTH_INVALID_OPTION', /"claims": must be "clerk" or "oidc"/],
+  ['an unknown claim policy', { issuer: ISSUER, claims: 'auth0' }, 'MUEJAM_AUTH_INVALID_OPTION', /"claims": must be one of "clerk", "oidc"/],
   ['a claim policy in another case', { issuer: ISSUER, claims: 'OIDC' }, 'MUEJAM_AUTH_INVALID_OPTION', /"claims"/],
   ['a claim policy that is not a string', { issuer: ISSUER, claims: true }, 'MUEJAM_AUTH_INVALID_OPTION', /"claims"/],
   ['an unknown default mode', { issuer: ISSUER, defaultMode: 'always' }, 'MUEJAM_AUTH_INVALID_OPTION', /"defaultMode"/],
