@@ -1,4 +1,4 @@
-import { isProblemError } from '@muejam/problem'
+import problem, { isProblemError } from '@muejam/problem'
 import { startJwksServer, type JwksServer } from '@muejam/testing/jwks'
 import t, { type Test } from 'tap'
 import { InvalidOptionError, isAuthError, type AuthOptions } from '../src/index.js'
@@ -82,6 +82,52 @@ t.test('under a problem-style handler, the claim is a member of the body as well
       echoesNothing(t, response, token)
     })
   }
+})
+
+t.test('under the @muejam/problem renderer as the API registers it, the 401 is a problem naming the claim', async (t) => {
+  const jwks = await startJwksServer(t)
+  const target = await buildApp(t, options(jwks), {
+    defaultErrorHandler: true,
+    before: (app) => app.register(problem, { typeBase: 'urn:muejam:problem:' })
+  })
+  for (const test of CLAIM_CASES) {
+    t.test(test.name, async (t) => {
+      const token = await tokenFor(jwks, test)
+      const response = await target.get('/required', token)
+      t.equal(response.statusCode, 401)
+      t.match(response.headers['content-type'], /^application\/problem\+json/)
+      t.same(response.json(), {
+        type: `urn:muejam:problem:${test.code}`,
+        title: 'Unauthorized',
+        status: 401,
+        detail: test.message,
+        instance: '/required',
+        code: test.code,
+        request_id: response.json().request_id,
+        claim: test.claim
+      })
+      t.equal(response.headers['www-authenticate'], `Bearer error="invalid_token", error_description="${test.message.replace(/"/g, '')}"`)
+      echoesNothing(t, response, token)
+    })
+  }
+  t.test('no token on a required route: the bare challenge and no claim', async (t) => {
+    const response = await target.get('/required')
+    t.equal(response.headers['www-authenticate'], 'Bearer')
+    t.match(response.json(), { status: 401, code: 'unauthenticated', detail: 'This route requires a bearer token.' })
+    t.equal(response.json().claim, undefined)
+  })
+  t.test('no usable key: 503 with Retry-After and retry_after', async (t) => {
+    const down = await startJwksServer(t)
+    await down.setDown('500')
+    const isolated = await buildApp(t, { issuer: down.issuer }, {
+      defaultErrorHandler: true,
+      before: (app) => app.register(problem, { typeBase: 'urn:muejam:problem:' })
+    })
+    const response = await isolated.get('/required', await down.sign())
+    t.equal(response.statusCode, 503)
+    t.match(response.headers['retry-after'], /^\d+$/)
+    t.match(response.json(), { status: 503, code: 'auth_keys_unavailable', retry_after: Number(response.headers['retry-after']) })
+  })
 })
 
 t.test('the error carries the claim as a field and in extensions; refusals about no claim carry neither', async (t) => {
