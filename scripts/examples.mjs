@@ -91,7 +91,7 @@ try {
   writeFileSync(join(project, '.npmrc'), '@muejam:registry=http://127.0.0.1:9/\n')
   const hostDependencies = HOST_DEPENDENCIES.map((name) => `${name}@${workspaceVersion(name)}`)
   console.log(`  npm install <${tarballs.length} tarballs> ${hostDependencies.join(' ')}`)
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, ...hostDependencies], project)
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, ...hostDependencies], project)
   assertOnlyTarballs(project, packages)
 
   step('copy examples/service in and type-check it against the packed .d.ts files')

@@ -144,6 +144,7 @@ describe('db-pool (@muejam/db-pool): the service tables', () => {
     const stranger = await call(`/notes/${id}`, { token: await accessToken('user-stranger') })
     assertProblem(stranger, 404, 'note_not_found')
     assert.equal(stranger.body?.note_id, id)
+    assert.equal(stranger.body?.type, 'https://notes.example.org/problems/note_not_found')
   })
 
   it('refuses an invalid note with a 400 problem and writes nothing', async () => {

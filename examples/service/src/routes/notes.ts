@@ -1,12 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { createProblemError } from '@muejam/problem'
-
-export const NoteNotFoundError = createProblemError({
-  code: 'note_not_found',
-  statusCode: 404,
-  message: (id: number) => `You have no note ${id}.`,
-  extensions: (id) => ({ note_id: id })
-})
+import { NoteNotFoundError } from '../problem.js'
 
 const noteSchema = {
   type: 'object',
