@@ -135,7 +135,8 @@ export function renderProblem (thrown: unknown, request: FastifyRequest, options
     title: titleOf(status),
     status,
     detail: clip(detail, ECHO_MAX),
-    instance: clip(pathOf(request.url), ECHO_MAX),
+    // A URI reference: cut, never marked with an ellipsis.
+    instance: pathOf(request.url).slice(0, ECHO_MAX),
     code,
     request_id: request.id
   }
