@@ -1,12 +1,8 @@
 import createError from '@fastify/error'
+import { createOptionError, createProblemError } from '@muejam/problem'
 
 /** A plugin option is out of range or of the wrong type; raised when the plugin registers. */
-export const InvalidOptionError = createError<[string, string]>(
-  'MUEJAM_HEALTH_INVALID_OPTION',
-  'Invalid @muejam/health option %s: %s',
-  500,
-  TypeError
-)
+export const InvalidOptionError = createOptionError('@muejam/health')
 
 /** `addCheck` was called with a bad name, function or options. */
 export const InvalidCheckError = createError<[string, string]>(
@@ -23,17 +19,11 @@ export const DuplicateCheckError = createError<[string]>(
   500
 )
 
-/** The client error answered while the process sheds load. */
-export class OverloadedError extends Error {
-  readonly statusCode = 503
-  readonly code = 'overloaded'
-  readonly headers: Record<string, string>
-  readonly extensions: Record<string, unknown>
-
-  constructor (retryAfterS: number) {
-    super('The server is overloaded; retry later.')
-    this.name = 'OverloadedError'
-    this.headers = { 'retry-after': String(retryAfterS) }
-    this.extensions = { retry_after: retryAfterS }
-  }
-}
+/** The client error answered while the process sheds load: 503 `overloaded` with `Retry-After`. */
+export const OverloadedError = createProblemError({
+  code: 'overloaded',
+  statusCode: 503,
+  message: (_retryAfterS: number) => 'The server is overloaded; retry later.',
+  headers: (retryAfterS) => ({ 'retry-after': String(retryAfterS) }),
+  extensions: (retryAfterS) => ({ retry_after: retryAfterS })
+})

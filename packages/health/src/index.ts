@@ -1,5 +1,6 @@
 import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { createOptionValidators } from '@muejam/problem'
 import fp from 'fastify-plugin'
 import { diskPercentUsed } from './disk.js'
 import { InvalidOptionError, OverloadedError } from './errors.js'
@@ -60,50 +61,39 @@ const TYPE_EVENT_LOOP_DELAY = underPressure.TYPE_EVENT_LOOP_DELAY
 
 const PREFIX = /^\/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~-]$/
 
-function integer (name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(name, `must be an integer from ${min} to ${max}`)
-  }
-  return value
-}
+const option = createOptionValidators(InvalidOptionError)
 
 function resolveOptions (options: HealthOptions) {
   const prefix = options.prefix ?? '/health'
   if (typeof prefix !== 'string' || !PREFIX.test(prefix) || prefix.includes('//')) {
     throw new InvalidOptionError('prefix', 'must be a path such as /health, without a trailing slash')
   }
-  const version = options.version ?? 'unknown'
-  if (typeof version !== 'string') throw new InvalidOptionError('version', 'must be a string')
+  const version = option.string('version', options.version, { default: 'unknown' })
   const diskPath = options.diskPath ?? '/'
   if (diskPath !== false && (typeof diskPath !== 'string' || diskPath === '')) {
     throw new InvalidOptionError('diskPath', 'must be a path or false')
   }
-  if (options.diskUsage !== undefined && typeof options.diskUsage !== 'function') {
-    throw new InvalidOptionError('diskUsage', 'must be a function returning the percentage in use')
-  }
-  const diskDegradedPercent = integer('diskDegradedPercent', options.diskDegradedPercent ?? 80, 1, 100)
-  const diskUnhealthyPercent = integer('diskUnhealthyPercent', options.diskUnhealthyPercent ?? 90, 1, 100)
+  const diskUsage = option.func('diskUsage', options.diskUsage)
+  const percent = { min: 1, max: 100 }
+  const diskDegradedPercent = option.integer('diskDegradedPercent', options.diskDegradedPercent, { ...percent, default: 80 })
+  const diskUnhealthyPercent = option.integer('diskUnhealthyPercent', options.diskUnhealthyPercent, { ...percent, default: 90 })
   if (diskUnhealthyPercent < diskDegradedPercent) {
     throw new InvalidOptionError('diskUnhealthyPercent', 'must not be below diskDegradedPercent')
   }
-  const routeConfig = options.routeConfig === undefined ? {} : options.routeConfig
-  if (typeof routeConfig !== 'object' || routeConfig === null || Array.isArray(routeConfig)) {
-    throw new InvalidOptionError('routeConfig', 'must be an object')
-  }
   return {
     prefix,
-    routeConfig,
+    routeConfig: option.object('routeConfig', options.routeConfig, { default: {} }),
     version,
-    cacheMs: integer('cacheMs', options.cacheMs ?? 1000, 0, 60_000),
-    checkTimeoutMs: integer('checkTimeoutMs', options.checkTimeoutMs ?? 1000, 1, 60_000),
-    diskUsage: options.diskUsage ?? (diskPath === false ? null : () => diskPercentUsed(diskPath)),
+    cacheMs: option.milliseconds('cacheMs', options.cacheMs, { max: 60_000, default: 1000 }),
+    checkTimeoutMs: option.milliseconds('checkTimeoutMs', options.checkTimeoutMs, { min: 1, max: 60_000, default: 1000 }),
+    diskUsage: diskUsage ?? (diskPath === false ? null : () => diskPercentUsed(diskPath)),
     diskDegradedPercent,
     diskUnhealthyPercent,
-    maxEventLoopDelayMs: integer('maxEventLoopDelayMs', options.maxEventLoopDelayMs ?? 1000, 0, Number.MAX_SAFE_INTEGER),
-    maxHeapUsedBytes: integer('maxHeapUsedBytes', options.maxHeapUsedBytes ?? 0, 0, Number.MAX_SAFE_INTEGER),
-    maxRssBytes: integer('maxRssBytes', options.maxRssBytes ?? 0, 0, Number.MAX_SAFE_INTEGER),
-    pressureSampleIntervalMs: integer('pressureSampleIntervalMs', options.pressureSampleIntervalMs ?? 1000, 10, 60_000),
-    retryAfterS: integer('retryAfterS', options.retryAfterS ?? 10, 1, 3600)
+    maxEventLoopDelayMs: option.milliseconds('maxEventLoopDelayMs', options.maxEventLoopDelayMs, { default: 1000 }),
+    maxHeapUsedBytes: option.integer('maxHeapUsedBytes', options.maxHeapUsedBytes, { default: 0 }),
+    maxRssBytes: option.integer('maxRssBytes', options.maxRssBytes, { default: 0 }),
+    pressureSampleIntervalMs: option.milliseconds('pressureSampleIntervalMs', options.pressureSampleIntervalMs, { min: 10, max: 60_000, default: 1000 }),
+    retryAfterS: option.integer('retryAfterS', options.retryAfterS, { min: 1, max: 3600, default: 10 })
   }
 }
 

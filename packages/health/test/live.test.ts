@@ -77,7 +77,7 @@ t.test('bad options stop registration with MUEJAM_HEALTH_INVALID_OPTION', async 
     const app = Fastify()
     await t.rejects(async () => { await app.register(health, options as never).ready() }, {
       code: 'MUEJAM_HEALTH_INVALID_OPTION',
-      message: new RegExp(`option ${name}:`)
+      message: new RegExp(`option "${name}":`)
     }, `${JSON.stringify(options)} is refused`)
     await app.close()
   }
