@@ -1,5 +1,6 @@
 import type { FastifyRequest, RouteOptions } from 'fastify'
 import type { Redis } from 'ioredis'
+import { createOptionValidators } from '@muejam/problem'
 import { InvalidOptionError, InvalidRouteConfigError } from './errors.js'
 import { authUserId, type Identify } from './identity.js'
 import { POLICY_NAME, type PolicyLimits } from './policy.js'
@@ -88,19 +89,7 @@ export interface ResolvedOptions extends PolicyLimits {
   autoPipelining: boolean
 }
 
-function integer (name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(name, `must be an integer from ${min} to ${max}`)
-  }
-  return value
-}
-
-function optionalFunction<T> (name: string, value: unknown): T | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'function') throw new InvalidOptionError(name, 'must be a function')
-  return value as T
-}
+const option = createOptionValidators(InvalidOptionError)
 
 function isRedisClient (value: unknown): value is Redis {
   return typeof value === 'object' && value !== null &&
@@ -127,38 +116,36 @@ function redisOption (value: unknown): Redis | string | null {
 
 const MAX_REQUESTS = 1_000_000_000
 const MAX_WINDOW_MS = 7 * 24 * 3600 * 1000
+const POLICY_NAME_RULES = { pattern: POLICY_NAME, describe: '1–100 printable ASCII characters without " or \\' }
 
 export function resolveOptions (options: RateLimitOptions): ResolvedOptions {
-  const onStoreError = options.onStoreError ?? 'open'
-  if (onStoreError !== 'open' && onStoreError !== 'closed') {
-    throw new InvalidOptionError('onStoreError', 'must be "open" or "closed"')
-  }
-  const keyPrefix = options.keyPrefix ?? 'muejam:rl:'
-  if (typeof keyPrefix !== 'string') throw new InvalidOptionError('keyPrefix', 'must be a string')
-  const policyName = options.policyName ?? 'default'
-  if (typeof policyName !== 'string' || !POLICY_NAME.test(policyName)) {
-    throw new InvalidOptionError('policyName', 'must be 1–100 printable ASCII characters without " or \\')
-  }
-  const autoPipelining = options.autoPipelining ?? true
-  if (typeof autoPipelining !== 'boolean') throw new InvalidOptionError('autoPipelining', 'must be a boolean')
   return {
     redis: redisOption(options.redis),
-    max: integer('max', options.max, 100, 0, MAX_REQUESTS),
-    maxAuthenticated: integer('maxAuthenticated', options.maxAuthenticated, 1000, 0, MAX_REQUESTS),
-    windowMs: integer('windowMs', options.windowMs, 60_000, 1000, MAX_WINDOW_MS),
-    onStoreError,
-    storeTimeoutMs: integer('storeTimeoutMs', options.storeTimeoutMs, 100, 1, 60_000),
-    connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs, 2000, 1, 60_000),
-    isExempt: optionalFunction('isExempt', options.isExempt),
-    identify: optionalFunction<Identify>('identify', options.identify) ?? authUserId,
-    keyPrefix,
-    ipv6Subnet: integer('ipv6Subnet', options.ipv6Subnet, 64, 1, 128),
-    policyName,
-    routeLimit: optionalFunction('routeLimit', options.routeLimit),
-    unavailableRetryAfterS: integer('unavailableRetryAfterS', options.unavailableRetryAfterS, 5, 1, 3600),
-    localCacheSize: integer('localCacheSize', options.localCacheSize, 10_000, 1, 10_000_000),
-    autoPipelining
+    max: option.integer('max', options.max, { min: 0, max: MAX_REQUESTS, default: 100 }),
+    maxAuthenticated: option.integer('maxAuthenticated', options.maxAuthenticated, { min: 0, max: MAX_REQUESTS, default: 1000 }),
+    windowMs: option.milliseconds('windowMs', options.windowMs, { min: 1000, max: MAX_WINDOW_MS, default: 60_000 }),
+    onStoreError: option.oneOf('onStoreError', options.onStoreError, ['open', 'closed'], { default: 'open' }),
+    storeTimeoutMs: option.milliseconds('storeTimeoutMs', options.storeTimeoutMs, { min: 1, max: 60_000, default: 100 }),
+    connectTimeoutMs: option.milliseconds('connectTimeoutMs', options.connectTimeoutMs, { min: 1, max: 60_000, default: 2000 }),
+    isExempt: option.func('isExempt', options.isExempt),
+    identify: option.func('identify', options.identify, { default: authUserId }),
+    keyPrefix: option.string('keyPrefix', options.keyPrefix, { default: 'muejam:rl:' }),
+    ipv6Subnet: option.integer('ipv6Subnet', options.ipv6Subnet, { min: 1, max: 128, default: 64 }),
+    policyName: option.string('policyName', options.policyName, { ...POLICY_NAME_RULES, default: 'default' }),
+    routeLimit: option.func('routeLimit', options.routeLimit),
+    unavailableRetryAfterS: option.integer('unavailableRetryAfterS', options.unavailableRetryAfterS, { min: 1, max: 3600, default: 5 }),
+    localCacheSize: option.integer('localCacheSize', options.localCacheSize, { min: 1, max: 10_000_000, default: 10_000 }),
+    autoPipelining: option.boolean('autoPipelining', options.autoPipelining, { default: true })
   }
+}
+
+/** The shared validators, throwing the route's InvalidRouteConfigError (`<field> <reason>`). */
+function routeValidators (route: string) {
+  return createOptionValidators(class extends InvalidRouteConfigError {
+    constructor (field: string, reason: string) {
+      super(route, `${field} ${reason}`)
+    }
+  })
 }
 
 /** Validates a route override and fills what it leaves out from the plugin-wide limits. */
@@ -172,21 +159,11 @@ export function resolveRouteLimit (route: string, value: unknown, defaults: Poli
       throw new InvalidRouteConfigError(route, `unknown field "${field}"`)
     }
   }
-  const check = (field: string, fallback: number, min: number, max: number) => {
-    try {
-      return integer(field, override[field], fallback, min, max)
-    } catch {
-      throw new InvalidRouteConfigError(route, `${field} must be an integer from ${min} to ${max}`)
-    }
-  }
-  const name = override.name ?? defaultName
-  if (typeof name !== 'string' || !POLICY_NAME.test(name)) {
-    throw new InvalidRouteConfigError(route, 'name must be 1–100 printable ASCII characters without " or \\')
-  }
+  const field = routeValidators(route)
   return {
-    name,
-    max: check('max', defaults.max, 0, MAX_REQUESTS),
-    maxAuthenticated: check('maxAuthenticated', defaults.maxAuthenticated, 0, MAX_REQUESTS),
-    windowMs: check('windowMs', defaults.windowMs, 1000, MAX_WINDOW_MS)
+    name: field.string('name', override.name, { ...POLICY_NAME_RULES, default: defaultName }),
+    max: field.integer('max', override.max, { min: 0, max: MAX_REQUESTS, default: defaults.max }),
+    maxAuthenticated: field.integer('maxAuthenticated', override.maxAuthenticated, { min: 0, max: MAX_REQUESTS, default: defaults.maxAuthenticated }),
+    windowMs: field.milliseconds('windowMs', override.windowMs, { min: 1000, max: MAX_WINDOW_MS, default: defaults.windowMs })
   }
 }

@@ -102,12 +102,3 @@ t.test('identify returning anything but a non-empty string counts by IP; a throw
   t.equal(warnings.length, 1)
   t.match(warnings[0], { level: 40, err: { message: 'identity lookup failed' } })
 })
-
-t.test('identify must be a function', async (t) => {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await t.rejects(async () => { await app.register(rateLimit, { identify: 'sub' as never }) }, {
-    code: 'MUEJAM_RATE_LIMIT_INVALID_OPTION',
-    message: 'Invalid @muejam/rate-limit option "identify": must be a function'
-  })
-})

@@ -193,10 +193,11 @@ t.test('a route whose config.rateLimit is invalid fails registration with a code
   const rateLimit = (await import('../src/index.js')).default
   const cases: Array<[unknown, string]> = [
     [{ max: -1 }, 'Invalid config.rateLimit on route GET /bad: max must be an integer from 0 to 1000000000'],
-    [{ windowMs: 10 }, 'Invalid config.rateLimit on route GET /bad: windowMs must be an integer from 1000 to 604800000'],
+    [{ windowMs: 10 }, 'Invalid config.rateLimit on route GET /bad: windowMs must be an integer number of milliseconds from 1000 to 604800000'],
     [{ maxAuthenticated: 1.5 }, 'Invalid config.rateLimit on route GET /bad: maxAuthenticated must be an integer from 0 to 1000000000'],
     [{ limit: 3 }, 'Invalid config.rateLimit on route GET /bad: unknown field "limit"'],
     [{ name: 'has "quotes"' }, 'Invalid config.rateLimit on route GET /bad: name must be 1–100 printable ASCII characters without " or \\'],
+    [{ name: 7 }, 'Invalid config.rateLimit on route GET /bad: name must be a string'],
     [true, 'Invalid config.rateLimit on route GET /bad: must be false or an object { max?, maxAuthenticated?, windowMs?, name? }'],
     [null, 'Invalid config.rateLimit on route GET /bad: must be false or an object { max?, maxAuthenticated?, windowMs?, name? }']
   ]

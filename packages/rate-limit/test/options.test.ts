@@ -7,18 +7,19 @@ const invalid: Array<[string, RateLimitOptions, string]> = [
   ['max below 0', { max: -1 }, '"max": must be an integer from 0 to 1000000000'],
   ['max not an integer', { max: 1.5 }, '"max": must be an integer from 0 to 1000000000'],
   ['maxAuthenticated as a string', { maxAuthenticated: '10' as unknown as number }, '"maxAuthenticated": must be an integer from 0 to 1000000000'],
-  ['windowMs under a second', { windowMs: 999 }, '"windowMs": must be an integer from 1000 to 604800000'],
-  ['storeTimeoutMs 0', { storeTimeoutMs: 0 }, '"storeTimeoutMs": must be an integer from 1 to 60000'],
-  ['connectTimeoutMs too large', { connectTimeoutMs: 60_001 }, '"connectTimeoutMs": must be an integer from 1 to 60000'],
+  ['windowMs under a second', { windowMs: 999 }, '"windowMs": must be an integer number of milliseconds from 1000 to 604800000'],
+  ['storeTimeoutMs 0', { storeTimeoutMs: 0 }, '"storeTimeoutMs": must be an integer number of milliseconds from 1 to 60000'],
+  ['connectTimeoutMs too large', { connectTimeoutMs: 60_001 }, '"connectTimeoutMs": must be an integer number of milliseconds from 1 to 60000'],
   ['ipv6Subnet 129', { ipv6Subnet: 129 }, '"ipv6Subnet": must be an integer from 1 to 128'],
   ['unavailableRetryAfterS 0', { unavailableRetryAfterS: 0 }, '"unavailableRetryAfterS": must be an integer from 1 to 3600'],
   ['localCacheSize 0', { localCacheSize: 0 }, '"localCacheSize": must be an integer from 1 to 10000000'],
-  ['onStoreError unknown', { onStoreError: 'ignore' as 'open' }, '"onStoreError": must be "open" or "closed"'],
+  ['onStoreError unknown', { onStoreError: 'ignore' as 'open' }, '"onStoreError": must be one of "open", "closed"'],
   ['keyPrefix not a string', { keyPrefix: 1 as unknown as string }, '"keyPrefix": must be a string'],
   ['policyName with a quote', { policyName: 'a"b' }, '"policyName": must be 1–100 printable ASCII characters without " or \\'],
   ['policyName empty', { policyName: '' }, '"policyName": must be 1–100 printable ASCII characters without " or \\'],
-  ['autoPipelining not a boolean', { autoPipelining: 'yes' as unknown as boolean }, '"autoPipelining": must be a boolean'],
+  ['autoPipelining not a boolean', { autoPipelining: 'yes' as unknown as boolean }, '"autoPipelining": must be true or false'],
   ['isExempt not a function', { isExempt: true as unknown as () => boolean }, '"isExempt": must be a function'],
+  ['identify not a function', { identify: 'sub' as never }, '"identify": must be a function'],
   ['routeLimit not a function', { routeLimit: {} as unknown as () => undefined }, '"routeLimit": must be a function'],
   ['redis an http URL', { redis: 'http://127.0.0.1:6379' }, '"redis": must be a redis:// or rediss:// URL'],
   ['redis without a scheme', { redis: 'localhost:6379' }, '"redis": must be a redis:// or rediss:// URL'],
@@ -115,4 +116,27 @@ t.test('a host client that has already been quit: requests follow onStoreError',
   t.equal(response.json().code, 'rate_limit_unavailable')
   t.equal(response.headers['retry-after'], '5')
   t.equal(app.rateLimit.stats.storeErrors, 1)
+})
+
+t.test('the client errors meet the problem contract: status, snake_case code, Retry-After, extensions', async (t) => {
+  const { isProblemError } = await import('@muejam/problem')
+  const { RateLimitedError, RateLimitUnavailableError } = await import('../src/index.js')
+  const limited = new RateLimitedError(3, 17)
+  t.ok(isProblemError(limited))
+  t.match(limited, {
+    statusCode: 429,
+    code: 'rate_limited',
+    message: 'Too many requests: the limit is 3 per window; retry in 17 s.',
+    headers: { 'retry-after': '17' },
+    extensions: { limit: 3, retry_after: 17 }
+  })
+  const unavailable = new RateLimitUnavailableError(5)
+  t.ok(isProblemError(unavailable))
+  t.match(unavailable, {
+    statusCode: 503,
+    code: 'rate_limit_unavailable',
+    message: 'Rate limiting is temporarily unavailable; retry in 5 s.',
+    headers: { 'retry-after': '5' },
+    extensions: { retry_after: 5 }
+  })
 })
