@@ -1,6 +1,6 @@
 import type { AuthOptions } from '@muejam/auth'
 import { loadDevelopmentIssuer } from '@muejam/auth'
-import type { Config } from '@muejam/config'
+import type { Config } from './config/index.js'
 import type { HealthOptions } from '@muejam/health'
 import type { RateLimitOptions, RouteRateLimit } from '@muejam/rate-limit'
 import type { FastifyBaseLogger } from 'fastify'

@@ -1,6 +1,5 @@
 import type { Server } from 'node:http'
-import type { Config } from '@muejam/config'
-import { SECRET_VARIABLES } from '@muejam/config'
+import { SECRET_VARIABLES, type Config } from './config/index.js'
 import { loggerOptions, requestIdFrom, type SecretRedactor } from '@muejam/observability'
 import { serverTimeouts } from '@muejam/timeouts'
 import { LogController, type FastifyHttpOptions } from 'fastify'

@@ -1,14 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ConfigError, loadConfig, type ConfigStore } from '@muejam/config'
+import { ConfigError } from '@muejam/config'
 import { captureCrash, SecretRedactor } from '@muejam/observability'
 import closeWithGrace from 'close-with-grace'
 import Fastify from 'fastify'
 import app from './app.js'
+import { loadApiConfig, type ConfigStore } from './config/index.js'
 import { secretValues, serverOptions } from './server-options.js'
 
 async function loadOrExit (): Promise<ConfigStore> {
   try {
-    return await loadConfig(process.env)
+    return await loadApiConfig(process.env)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`${error.message}\n`)

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { loadDevelopmentIssuer } from '@muejam/auth'
-import { ConfigError, loadConfig } from '@muejam/config'
+import { ConfigError } from '@muejam/config'
+import { loadApiConfig } from './config/index.js'
 import { DEVELOPMENT_KEYS_DIR } from './plugin-options.js'
 
 /*
@@ -28,7 +29,7 @@ if (!values.sub) fail(USAGE)
 const ttl = Number(values.ttl)
 if (!Number.isInteger(ttl) || ttl <= 0) fail(`--ttl must be a whole number of seconds\n${USAGE}`)
 
-const config = await loadConfig(process.env).then((store) => store.config, (error: unknown) => {
+const config = await loadApiConfig(process.env).then((store) => store.config, (error: unknown) => {
   if (error instanceof ConfigError) fail(error.message)
   throw error
 })

@@ -1,6 +1,6 @@
-import { loadConfig } from '@muejam/config'
 import Fastify, { type RouteOptions } from 'fastify'
 import t from 'tap'
+import { loadApiConfig } from '../src/config/index.js'
 import { dbPoolOptions } from '../src/db/options.js'
 import { authOptions, rateLimitOptions } from '../src/plugin-options.js'
 import { authHeaders } from './helpers/auth.js'
@@ -8,7 +8,7 @@ import { build, databaseEnv, inspectDatabase } from './helpers/build.js'
 import { rowCounts } from './helpers/stories.js'
 
 t.test('the configuration maps onto db-pool options; passwords are read live for each connection', async (t) => {
-  const store = await loadConfig({
+  const store = await loadApiConfig({
     NODE_ENV: 'test',
     DATABASE_URL: 'postgres://app:first%40pw@db:5432/muejam',
     DATABASE_REPLICA_URLS: 'postgres://app:replica-pw@r1/muejam,postgres://app@r2/muejam',
@@ -35,7 +35,7 @@ t.test('the configuration maps onto db-pool options; passwords are read live for
 })
 
 t.test('without DATABASE_URL the embedded database is used', async (t) => {
-  const store = await loadConfig({ NODE_ENV: 'test', DATABASE_EMBEDDED_DIR: 'memory://' })
+  const store = await loadApiConfig({ NODE_ENV: 'test', DATABASE_EMBEDDED_DIR: 'memory://' })
   t.teardown(() => store.close())
   t.match(dbPoolOptions(store.config), { embedded: { dataDir: 'memory://' }, primary: undefined })
 })
@@ -60,14 +60,14 @@ t.test('RATE_LIMIT_WRITE_MAX sets the writes budget: exactly that many POSTs a m
 })
 
 t.test('the writes budget defaults to 30', async (t) => {
-  const store = await loadConfig({ NODE_ENV: 'test' })
+  const store = await loadApiConfig({ NODE_ENV: 'test' })
   t.teardown(() => store.close())
   t.match(rateLimitOptions(store.config).routeLimit?.({ method: 'POST' } as RouteOptions), { name: 'writes', max: 30, maxAuthenticated: 30, windowMs: 60_000 })
   t.equal(rateLimitOptions(store.config).routeLimit?.({ method: 'GET' } as RouteOptions), undefined, 'reads are on the default budget')
 })
 
 t.test('AUTH_ISSUER reaches the auth plugin exactly as configured, trailing slash included, with the JWKS URL under it', async (t) => {
-  const store = await loadConfig({ NODE_ENV: 'test', AUTH_ISSUER: 'https://muejam.eu.auth0.com/' })
+  const store = await loadApiConfig({ NODE_ENV: 'test', AUTH_ISSUER: 'https://muejam.eu.auth0.com/' })
   t.teardown(() => store.close())
   const options = await authOptions(store.config, Fastify().log)
   t.equal(options.issuer, 'https://muejam.eu.auth0.com/')

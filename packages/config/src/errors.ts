@@ -9,6 +9,9 @@ export interface Problem {
   fix: string
 }
 
+/** What a cross-variable rule reports: the schema supplies the purpose. */
+export type RuleProblem = Omit<Problem, 'purpose'>
+
 /** EX_CONFIG from sysexits.h: the process was started with a bad configuration. */
 export const EX_CONFIG = 78
 
@@ -27,7 +30,7 @@ export class ConfigError extends Error {
 
 function formatProblems (problems: readonly Problem[]): string {
   const lines = problems.map(({ variable, purpose, problem, fix }) =>
-    `  - ${variable} (${purpose}) ${problem}. Fix: ${fix}.`)
+    `  - ${variable}${purpose === '' ? '' : ` (${purpose})`} ${problem}. Fix: ${fix}.`)
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`
   return `Invalid configuration (${count}):\n${lines.join('\n')}`
 }

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs'
 import type { Problem } from './errors.js'
-import type { VariableName } from './schema.js'
 
 /**
  * Reads `NAME_FILE` (Docker and Kubernetes secrets) into `NAME`, trailing newline trimmed.
  * Returns the names it filled and the files it could not read.
  */
-export function readFileSecrets (raw: Record<string, string>, names: readonly VariableName[]) {
-  const filled: VariableName[] = []
+export function readFileSecrets (raw: Record<string, string>, names: readonly string[]) {
+  const filled: string[] = []
   const problems: Problem[] = []
   for (const name of names) {
     const path = raw[`${name}_FILE`]

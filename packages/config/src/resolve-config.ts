@@ -1,16 +1,41 @@
-import { customCleanEnv, EnvMissingError } from 'envalid'
-import { checkConsistencyRules } from './consistency-rules.js'
-import { ConfigError, type Problem } from './errors.js'
+import { ConfigError, type Problem, type RuleProblem } from './errors.js'
 import { readFileSecrets } from './file-secrets.js'
-import { checkProductionRules } from './production-rules.js'
-import { buildSchema, VARIABLE_NAMES, type VariableName } from './schema.js'
-import { fetchSecretValues } from './secrets-manager.js'
-import type { Config, ConfigSource, Env } from './types.js'
-import { InvalidValue } from './validators.js'
+import { fetchSecretValues, loadSdk, MissingSdkError, SDK_PACKAGE } from './secrets-manager.js'
+import type { ConfigSource, Env, Schema } from './types.js'
+import { InvalidValue, type DefaultValue, type Variable } from './variable.js'
+
+export type Values = Readonly<Record<string, unknown>>
+
+export interface ResolveOptions {
+  schema: Schema
+  derive?: ((config: never) => object) | undefined
+  rules?: ((config: never, context: RuleContext) => ReadonlyArray<RuleProblem | undefined>) | undefined
+  /** The Secrets Manager SDK's module name; replaceable so tests can make it missing. */
+  secretsManagerModule?: string | undefined
+}
+
+export interface RuleContext {
+  /** NODE_ENV is `production`. */
+  production: boolean
+}
 
 export interface ResolvedConfig {
-  values: Config
-  sources: Record<VariableName, ConfigSource>
+  values: Values
+  sources: Record<string, ConfigSource>
+}
+
+/**
+ * Evaluates function defaults once per configuration store, so a refresh keeps what they
+ * drew (a random development key stays the same for the life of the process).
+ */
+export class DefaultValues {
+  #drawn = new Map<string, unknown>()
+
+  get (key: string, value: DefaultValue<unknown>): unknown {
+    if (typeof value !== 'function') return value
+    if (!this.#drawn.has(key)) this.#drawn.set(key, (value as () => unknown)())
+    return this.#drawn.get(key)
+  }
 }
 
 /** Empty variables count as unset, as `FOO=` in an env file means "no value". */
@@ -30,80 +55,95 @@ function deepFreeze<T> (value: T): T {
   return value
 }
 
-function sourcesOf (raw: Record<string, string>): Record<VariableName, ConfigSource> {
-  const sources = {} as Record<VariableName, ConfigSource>
-  for (const name of VARIABLE_NAMES) sources[name] = name in raw ? 'environment' : 'default'
-  return sources
+async function mergeSecretsManager (
+  raw: Record<string, string>, env: Env, names: readonly string[], sources: Record<string, ConfigSource>, moduleName: string | undefined
+): Promise<Omit<Problem, 'purpose'> | undefined> {
+  const secretId = raw.AWS_SECRETS_MANAGER_SECRET_ID
+  if (secretId === undefined) return undefined
+  try {
+    const values = await fetchSecretValues(env, secretId, await loadSdk(moduleName))
+    for (const name of names) {
+      const value = values[name]
+      if (value === undefined) continue
+      raw[name] = value
+      sources[name] = 'aws-secrets-manager'
+    }
+    return undefined
+  } catch (error) {
+    if (error instanceof MissingSdkError) {
+      return { variable: 'AWS_SECRETS_MANAGER_SECRET_ID', problem: error.message, fix: `npm install ${SDK_PACKAGE}, or unset AWS_SECRETS_MANAGER_SECRET_ID` }
+    }
+    return {
+      variable: 'AWS_SECRETS_MANAGER_SECRET_ID',
+      problem: `could not be fetched: ${(error as Error).name}: ${(error as Error).message}`,
+      fix: 'check the secret id, the region (AWS_REGION), credentials and network access to Secrets Manager'
+    }
+  }
+}
+
+type Outcome = { value: unknown } | { problem: Omit<Problem, 'purpose' | 'variable'> }
+
+function valueOf (name: string, variable: Variable<unknown>, raw: Record<string, string>, production: boolean, defaults: DefaultValues): Outcome {
+  const input = raw[name]
+  if (input !== undefined) {
+    try {
+      return { value: variable.parse(input) }
+    } catch (error) {
+      // Only InvalidValue messages are known to leave the value out.
+      if (!(error instanceof InvalidValue)) return { problem: { problem: 'is not valid', fix: variable.fix ?? `correct ${name}` } }
+      return { problem: { problem: error.message, fix: error.fix ?? variable.fix ?? `correct ${name}` } }
+    }
+  }
+  if (!production && 'devDefault' in variable) return { value: defaults.get(`dev:${name}`, variable.devDefault) }
+  if ('default' in variable) return { value: defaults.get(name, variable.default) }
+  const requiredIn = production && 'devDefault' in variable ? 'production requires it' : 'it is required'
+  return { problem: { problem: `is not set; ${requiredIn}`, fix: variable.fix ?? `set ${name}` } }
 }
 
 /**
- * Defaults → environment → NAME_FILE → AWS Secrets Manager, validated by the schema and,
- * in production, by the production rules. Throws one ConfigError listing every problem.
+ * Defaults → environment → NAME_FILE → AWS Secrets Manager, parsed by the schema, then in
+ * production each variable's production rules. Once every variable has a valid value,
+ * `derive` completes the configuration and `rules` check it as a whole. Throws one
+ * ConfigError listing every problem.
  */
-export async function resolveConfig (env: Env, devSecretKey: string): Promise<ResolvedConfig> {
+export async function resolveConfig (env: Env, options: ResolveOptions, defaults: DefaultValues): Promise<ResolvedConfig> {
+  const { schema } = options
+  const names = Object.keys(schema)
   const raw = withoutEmpty(env)
-  const sources = sourcesOf(raw)
-  const schema = buildSchema(devSecretKey)
+  const sources: Record<string, ConfigSource> = {}
+  for (const name of names) sources[name] = name in raw ? 'environment' : 'default'
+  const purposeOf = (name: string) => schema[name]?.description ?? ''
   const problems: Problem[] = []
-  const purposeOf = (name: VariableName) => String(schema[name].desc)
+  const report = (problem: Omit<Problem, 'purpose'>) => problems.push({ ...problem, purpose: purposeOf(problem.variable) })
 
-  const files = readFileSecrets(raw, VARIABLE_NAMES)
+  const files = readFileSecrets(raw, names)
   problems.push(...files.problems)
   for (const name of files.filled) sources[name] = 'file'
+  const fetchProblem = await mergeSecretsManager(raw, env, names, sources, options.secretsManagerModule)
+  if (fetchProblem !== undefined) report(fetchProblem)
 
-  const secretId = raw.AWS_SECRETS_MANAGER_SECRET_ID
-  if (secretId !== undefined) {
-    try {
-      const values = await fetchSecretValues(env, secretId)
-      for (const name of VARIABLE_NAMES) {
-        const value = values[name]
-        if (value === undefined) continue
-        raw[name] = value
-        sources[name] = 'aws-secrets-manager'
-      }
-    } catch (error) {
-      problems.push({
-        variable: 'AWS_SECRETS_MANAGER_SECRET_ID',
-        purpose: purposeOf('AWS_SECRETS_MANAGER_SECRET_ID'),
-        problem: `could not be fetched: ${(error as Error).name}: ${(error as Error).message}`,
-        fix: 'check the secret id, the region (AWS_REGION), credentials and network access to Secrets Manager'
-      })
-    }
-  }
-
-  // envalid applies devDefault only when NODE_ENV is set explicitly.
-  raw.NODE_ENV ??= 'development'
   const production = raw.NODE_ENV === 'production'
-  // customCleanEnv without middleware: a plain object, readable even where a value failed.
-  const cleaned = customCleanEnv(raw, schema, (env) => env, {
-    reporter: ({ errors }) => {
-      for (const [name, error] of Object.entries(errors) as Array<[VariableName, Error]>) {
-        // Only production leaves variables without a default, so "missing" means production.
-        const missing = error instanceof EnvMissingError
-        problems.push({
-          variable: name,
-          purpose: purposeOf(name),
-          problem: missing ? 'is not set; production requires it' : error.message,
-          fix: (error as InvalidValue).fix ?? schema[name].fix
-        })
-      }
+  const values: Record<string, unknown> = {}
+  let complete = problems.length === 0
+  for (const [name, variable] of Object.entries(schema)) {
+    const outcome = valueOf(name, variable, raw, production, defaults)
+    if ('problem' in outcome) {
+      complete = false
+      report({ variable: name, ...outcome.problem })
+      continue
     }
-  })
-
-  const embedded = cleaned.DATABASE_URL === undefined
-  const values: Config = {
-    ...Object.fromEntries(VARIABLE_NAMES.map((name) => [name, cleaned[name]])) as unknown as Config,
-    // Production requires PUBLIC_URL (reported above when missing): no default to mask that.
-    PUBLIC_URL: cleaned.PUBLIC_URL ?? (production ? '' : `http://127.0.0.1:${cleaned.PORT}`),
-    AUTH_JWKS_URL: cleaned.AUTH_JWKS_URL ?? (cleaned.AUTH_ISSUER ? `${cleaned.AUTH_ISSUER.replace(/\/+$/, '')}/.well-known/jwks.json` : undefined),
-    CORS_ORIGINS: cleaned.CORS_ORIGINS ?? cleaned.AUTH_AUTHORIZED_PARTIES,
-    MIGRATE_ON_START: cleaned.MIGRATE_ON_START ?? embedded,
-    HEALTH_DISK_PATH: cleaned.HEALTH_DISK_PATH ??
-      (embedded && !cleaned.DATABASE_EMBEDDED_DIR.startsWith('memory://') ? cleaned.DATABASE_EMBEDDED_DIR : '/')
+    values[name] = outcome.value
+    const broken = production ? variable.checkProduction(outcome.value) : undefined
+    if (broken !== undefined) report({ variable: name, problem: broken.problem, fix: broken.fix ?? variable.fix ?? `correct ${name}` })
   }
 
-  const ruled = [...checkConsistencyRules(values), ...production ? checkProductionRules(values) : []]
-  for (const problem of ruled) problems.push({ ...problem, purpose: purposeOf(problem.variable as VariableName) })
+  // derive and rules see typed values only: they run once every variable has one.
+  let final: Record<string, unknown> = values
+  if (complete) {
+    if (options.derive) final = { ...values, ...options.derive(values as never) }
+    const found = options.rules?.(final as never, { production }) ?? []
+    for (const problem of found) if (problem !== undefined) report(problem)
+  }
   if (problems.length > 0) throw new ConfigError(problems)
-  return { values: deepFreeze(values), sources }
+  return { values: deepFreeze(final), sources }
 }

@@ -1,7 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import type { Env } from './types.js'
 
-type Sdk = typeof import('@aws-sdk/client-secrets-manager')
+export type Sdk = typeof import('@aws-sdk/client-secrets-manager')
 
 const FETCH_TIMEOUT_MS = 5000
 
@@ -24,10 +24,35 @@ function createClient (sdk: Sdk, env: Env): SecretsManagerClient {
   })
 }
 
+export const SDK_PACKAGE = '@aws-sdk/client-secrets-manager'
+
+/** The SDK is an optional peer: missing, it is reported with the command that installs it. */
+export class MissingSdkError extends Error {
+  constructor (readonly packageName: string) {
+    super(`needs ${packageName}, which is not installed (npm install ${packageName})`)
+    this.name = 'MissingSdkError'
+  }
+}
+
+/**
+ * Loaded on demand: the SDK costs ~20 MB of memory that services without Secrets Manager
+ * should not pay, and they need not install it. `moduleName` is replaceable for tests.
+ */
+export async function loadSdk (moduleName: string = SDK_PACKAGE): Promise<Sdk> {
+  try {
+    return await import(moduleName) as Sdk
+  } catch (error) {
+    // Loaders (TypeScript runners) may rethrow without Node's ERR_MODULE_NOT_FOUND code.
+    const message = String((error as Error | undefined)?.message)
+    if (message.includes(`Cannot find package '${moduleName}'`) || message.includes(`Cannot find module '${moduleName}'`)) {
+      throw new MissingSdkError(SDK_PACKAGE)
+    }
+    throw error
+  }
+}
+
 /** Fetches a secret holding a JSON object of NAME → value. Error messages never hold values. */
-export async function fetchSecretValues (env: Env, secretId: string): Promise<Record<string, string>> {
-  // Loaded on demand: the SDK costs ~20 MB of memory that services without it should not pay.
-  const sdk = await import('@aws-sdk/client-secrets-manager')
+export async function fetchSecretValues (env: Env, secretId: string, sdk: Sdk): Promise<Record<string, string>> {
   const client = createClient(sdk, env)
   try {
     const { SecretString } = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }))

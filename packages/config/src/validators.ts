@@ -1,171 +1,124 @@
-import { createPublicKey } from 'node:crypto'
-import { isIP } from 'node:net'
-import { EnvError, makeExactValidator, makeValidator } from 'envalid'
+import { checkSecret, GENERATE_SECRET_HINT } from './secret-strength.js'
+import { createVariable, InvalidValue, type Parser, type ValueOf, type Variable, type VariableOptions } from './variable.js'
 
-/**
- * A validation failure whose message never contains the value, so it can be printed even
- * when the value is a secret. `fix` tells the operator what to do.
- */
-export class InvalidValue extends EnvError {
-  readonly fix: string | undefined
-  constructor (problem: string, fix?: string) {
-    super(problem)
-    this.name = 'InvalidValue'
-    this.fix = fix
-  }
+/** Any text, kept as given. */
+export function string<const O extends VariableOptions<string>> (options?: O): Variable<ValueOf<string, O>> {
+  return createVariable((input) => input, options)
 }
 
-export const GENERATE_SECRET_HINT =
-  'generate one with: node -e "console.log(require(\'node:crypto\').randomBytes(48).toString(\'base64url\'))"'
-
-const EXAMPLE_MARKERS = ['insecure', 'changethis', 'changeme', 'yoursecret', 'example', 'testkey', 'secretkey', 'password']
-
-/** True for values copied from documentation or templates rather than generated. */
-export function isExampleSecret (value: string): boolean {
-  const normalised = value.toLowerCase().replace(/[-_\s]/g, '')
-  if (EXAMPLE_MARKERS.some((marker) => normalised.includes(marker))) return true
-  return value.length > 0 && [...value].every((char) => char === value[0])
+interface Range {
+  /** Smallest accepted value. Default 0. */
+  min?: number
+  /** Largest accepted value. Default `Number.MAX_SAFE_INTEGER`. */
+  max?: number
 }
 
-/** Returns what is wrong with a secret, or undefined when it is acceptable. */
-export function checkSecret (value: string, minLength: number): string | undefined {
-  if (value.length < minLength) return `is ${value.length} characters long; at least ${minLength} are required`
-  if (isExampleSecret(value)) return 'looks like an example or placeholder value'
-  return undefined
+function inRange (value: number, { min = 0, max = Number.MAX_SAFE_INTEGER }: Range, kind: string): number {
+  if (!Number.isFinite(value) || value < min || value > max) throw new InvalidValue(`must be a ${kind} from ${min} to ${max}`)
+  return value
 }
 
-/** envalid validator for secrets: long enough, not a placeholder, never echoed in errors. */
-export const secret = ({ minLength = 32 }: { minLength?: number } = {}) => makeExactValidator<string>((input) => {
-  const problem = checkSecret(input, minLength)
-  if (problem) throw new InvalidValue(problem, GENERATE_SECRET_HINT)
-  return input
-})
+/** A decimal number such as `0.25`, within `min`..`max` (default 0 to `Number.MAX_SAFE_INTEGER`). */
+export function number<const O extends VariableOptions<number> & Range> (options?: O): Variable<ValueOf<number, O>> {
+  const range = { ...options }
+  return createVariable((input) => inRange(/^-?\d+(\.\d+)?$/.test(input.trim()) ? Number(input) : Number.NaN, range, 'number'), options)
+}
 
-export const text = makeExactValidator<string>((input) => input)
+function parseInteger (input: string, range: Range): number {
+  const value = /^-?\d+$/.test(input.trim()) ? Number(input) : Number.NaN
+  return inRange(Number.isSafeInteger(value) ? value : Number.NaN, range, 'whole number')
+}
 
-export const integer = ({ min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number, max?: number } = {}) =>
-  makeExactValidator<number>((input) => {
-    const value = /^\d+$/.test(input.trim()) ? Number(input) : Number.NaN
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      throw new InvalidValue(`must be a whole number from ${min} to ${max}`)
-    }
-    return value
-  })
+/** A whole number within `min`..`max` (default 0 to `Number.MAX_SAFE_INTEGER`). */
+export function integer<const O extends VariableOptions<number> & Range> (options?: O): Variable<ValueOf<number, O>> {
+  const range = { ...options }
+  return createVariable((input) => parseInteger(input, range), options)
+}
+
+/** A TCP port: a whole number from 0 to 65535. */
+export function port<const O extends VariableOptions<number>> (options?: O): Variable<ValueOf<number, O>> {
+  return createVariable((input) => parseInteger(input, { min: 0, max: 65535 }), options)
+}
 
 const TRUE = new Set(['true', '1', 'yes', 'on'])
 const FALSE = new Set(['false', '0', 'no', 'off'])
 
-export const boolean = makeExactValidator<boolean>((input) => {
-  const value = input.trim().toLowerCase()
-  if (TRUE.has(value)) return true
-  if (FALSE.has(value)) return false
-  throw new InvalidValue('must be true or false')
-})
+/** `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`, in any case. */
+export function boolean<const O extends VariableOptions<boolean>> (options?: O): Variable<ValueOf<boolean, O>> {
+  return createVariable((input) => {
+    const value = input.trim().toLowerCase()
+    if (TRUE.has(value)) return true
+    if (FALSE.has(value)) return false
+    throw new InvalidValue('must be true or false')
+  }, options)
+}
 
-export const oneOf = <const T extends string>(values: readonly T[]) => makeValidator<T>((input) => {
-  const value = input.trim()
-  if ((values as readonly string[]).includes(value)) return value as T
-  throw new InvalidValue(`must be one of: ${values.join(', ')}`)
-})
+/** One of the given values. Exported as `enum` too. */
+export function oneOf<const V extends string, const O extends VariableOptions<V>> (values: readonly V[], options?: O): Variable<ValueOf<V, O>> {
+  return createVariable((input) => {
+    const value = input.trim()
+    if ((values as readonly string[]).includes(value)) return value as V
+    throw new InvalidValue(`must be one of: ${values.join(', ')}`)
+  }, options)
+}
 
+interface UrlOptions {
+  /** Accepted schemes, with their colon. Default `['http:', 'https:']`. */
+  protocols?: readonly string[]
+}
+
+function checkUrl (input: string, protocols: readonly string[]): URL {
+  let parsed: URL
+  try {
+    parsed = new URL(input.trim())
+  } catch {
+    throw new InvalidValue('is not a valid URL')
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new InvalidValue(`must start with ${protocols.map((p) => `${p}//`).join(' or ')}`)
+  }
+  return parsed
+}
+
+/** An absolute URL with one of `protocols`, normalised (no trailing slash). */
+export function url<const O extends VariableOptions<string> & UrlOptions> (options?: O): Variable<ValueOf<string, O>> {
+  const protocols = options?.protocols ?? ['http:', 'https:']
+  return createVariable((input) => checkUrl(input, protocols).href.replace(/\/$/, ''), options)
+}
+
+/** Splits a comma list, trimming items and dropping empty ones. */
 export function splitList (input: string): string[] {
   return input.split(',').map((item) => item.trim()).filter(Boolean)
 }
 
-function checkUrl (input: string, protocols: readonly string[]): URL {
-  let url: URL
-  try {
-    url = new URL(input.trim())
-  } catch {
-    throw new InvalidValue('is not a valid URL')
-  }
-  if (!protocols.includes(url.protocol)) {
-    throw new InvalidValue(`must start with ${protocols.map((p) => `${p}//`).join(' or ')}`)
-  }
-  return url
+interface ListOptions<T> {
+  /** Parses each item; another validator such as `url()`. Default: items kept as text. */
+  of?: Parser<T>
 }
 
-export const url = (protocols: readonly string[]) =>
-  makeExactValidator<string>((input) => checkUrl(input, protocols).href.replace(/\/$/, ''))
-
-/** A URL kept exactly as given (trimmed): for values compared as strings, such as a token issuer. */
-export const exactUrl = (protocols: readonly string[]) =>
-  makeExactValidator<string>((input) => {
-    checkUrl(input, protocols)
-    return input.trim()
-  })
-
-/** One origin (`scheme://host[:port]`, a trailing slash tolerated), returned in its canonical form. */
-export const origin = (protocols: readonly string[]) =>
-  makeExactValidator<string>((input) => {
-    const parsed = checkUrl(input, protocols)
-    // `?` and `#` are tested on the input: an empty query or fragment parses to ''.
-    if (parsed.pathname !== '/' || parsed.username !== '' || parsed.password !== '' || /[?#]/.test(input)) {
-      throw new InvalidValue('must be an origin (scheme://host[:port]) without a path, query, fragment or credentials')
-    }
-    return parsed.origin
-  })
-
-export const urlList = (protocols: readonly string[]) =>
-  makeExactValidator<string[]>((input) => splitList(input).map((item) => checkUrl(item, protocols).href))
-
-/** Browser origins such as `https://app.example.org`; `*` is kept for the production rule to judge. */
-export const originList = makeExactValidator<string[]>((input) => splitList(input).map((item) => {
-  if (item === '*') return item
-  const parsed = checkUrl(item, ['http:', 'https:'])
-  if (parsed.origin !== item.replace(/\/$/, '')) {
-    throw new InvalidValue('each entry must be an origin (scheme://host[:port]) without a path')
-  }
-  return parsed.origin
-}))
-
-const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
-
-function isAddressOrCidr (item: string): boolean {
-  if (PROXY_NAMES.has(item)) return true
-  const [address = '', prefix, ...rest] = item.split('/')
-  const family = isIP(address)
-  if (family === 0 || rest.length > 0) return false
-  if (prefix === undefined) return true
-  const bits = /^\d+$/.test(prefix) ? Number(prefix) : -1
-  return bits >= 0 && bits <= (family === 4 ? 32 : 128)
+/** A comma-separated list; each item parsed by `of`. */
+export function list<T = string, const O extends VariableOptions<readonly T[]> = VariableOptions<readonly T[]>> (
+  options?: O & ListOptions<T>
+): Variable<ValueOf<readonly T[], O>> {
+  const item = options?.of ?? { parse: (input: string) => input as T }
+  return createVariable<readonly T[], O>((input) => splitList(input).map((entry) => item.parse(entry)), options)
 }
 
-export const proxyList = makeExactValidator<string[]>((input) => splitList(input).map((item) => {
-  if (!isAddressOrCidr(item)) {
-    throw new InvalidValue(
-      'each entry must be an IP address or CIDR range (e.g. 10.0.0.0/8), or loopback/linklocal/uniquelocal',
-      'list the addresses of your load balancers; a hop count is not accepted'
-    )
-  }
-  return item
-}))
+interface SecretOptions {
+  /** Shortest value production accepts. Default 32. */
+  minLength?: number
+}
 
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'
-] as const
-
-export const algorithmList = makeExactValidator<string[]>((input) => {
-  const items = splitList(input)
-  if (items.length === 0) throw new InvalidValue('must name at least one algorithm')
-  for (const item of items) {
-    if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(item)) {
-      throw new InvalidValue(
-        `must list only public-key algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')}); HS* and none are refused`,
-        'use RS256 for Clerk; shared-secret algorithms let anyone holding the public key forge tokens'
-      )
-    }
+/**
+ * A secret string: flagged secret (redacted, never printed), and in production at least
+ * `minLength` characters long and not an example value (`changeme`, `your-secret`, …).
+ * Development accepts any value.
+ */
+export function secret<const O extends VariableOptions<string> & SecretOptions> (options?: O): Variable<ValueOf<string, O>> {
+  const minLength = options?.minLength ?? 32
+  const strong = (value: string) => {
+    const problem = checkSecret(value, minLength)
+    return problem === undefined ? undefined : { problem, fix: GENERATE_SECRET_HINT }
   }
-  return items
-})
-
-/** A PEM public key; `\n` escapes are accepted because many secret stores flatten newlines. */
-export const publicKeyPem = makeExactValidator<string>((input) => {
-  const pem = input.replace(/\\n/g, '\n').trim()
-  try {
-    if (pem.includes('PRIVATE KEY') || createPublicKey(pem).type !== 'public') throw new Error('not a public key')
-  } catch {
-    throw new InvalidValue('is not a PEM public key', 'paste the "PEM Public Key" from your issuer (-----BEGIN PUBLIC KEY-----)')
-  }
-  return pem
-})
+  return createVariable((input) => input, { fix: GENERATE_SECRET_HINT, ...options, secret: true }, [strong])
+}

@@ -1,201 +1,180 @@
 import { inspect } from 'node:util'
 import t from 'tap'
-import { ConfigError, loadConfig } from '../src/index.js'
-import { productionEnv, publicKeyPem } from './helpers/env.js'
+import { ConfigError, integer, loadConfig, secret, string, type Schema } from '../src/index.js'
+import { productionEnv, serviceSchema, STRONG_API_KEY } from './helpers/service-schema.js'
 
-async function problemsOf (env: Record<string, string | undefined>) {
-  const error = await loadConfig(env).then(() => null, (e: unknown) => e)
+async function refusal (env: Record<string, string | undefined>, schema: Schema = serviceSchema) {
+  const error = await loadConfig({ env, schema }).then(() => null, (e: unknown) => e)
   if (!(error instanceof ConfigError)) throw new Error('expected a ConfigError')
   return error
 }
 
-t.test('an empty environment is a working development configuration', async (t) => {
-  const { config } = await loadConfig({})
-  t.equal(config.NODE_ENV, 'development')
-  t.equal(config.HOST, '127.0.0.1')
-  t.equal(config.PORT, 3000)
-  t.equal(config.SECURE_SSL_REDIRECT, false)
-  t.equal(config.SHUTDOWN_DRAIN_MS, 0)
-  t.equal(config.DATABASE_URL, undefined)
-  t.equal(config.MIGRATE_ON_START, true, 'the embedded database migrates on start')
-  t.equal(config.HEALTH_DISK_PATH, '.data/pglite')
-  t.same(config.AUTH_ALGORITHMS, ['RS256'])
-  t.ok(config.SECRET_KEY.length >= 50, 'a random per-process SECRET_KEY')
+t.test('an empty environment loads the development defaults', async (t) => {
+  const { config } = await loadConfig({ env: {}, schema: serviceSchema })
+  t.equal(config.PORT, 3000, 'the development default wins over the default')
+  t.equal(config.MODE, 'read-write')
+  t.equal(config.DATABASE_URL, undefined, 'a development default of undefined leaves it unset')
+  t.same(config.FEATURES, [])
+  t.equal(config.VERBOSE, false)
+  t.equal(config.WORKERS, 4)
+  t.equal(config.GREETING, undefined)
+  t.ok(config.API_KEY.length >= 40, 'the function default was called')
+  t.equal(config.AWS_SECRETS_MANAGER_SECRET_ID, undefined)
+  t.equal(config.AWS_SECRETS_MANAGER_REFRESH_MS, 300_000)
 })
 
-t.test('each process draws its own development SECRET_KEY', async (t) => {
-  const [a, b] = await Promise.all([loadConfig({}), loadConfig({})])
-  t.not(a.config.SECRET_KEY, b.config.SECRET_KEY)
+t.test('a function default is drawn once per store: each store its own, a refresh keeps it', async (t) => {
+  const [a, b] = await Promise.all([loadConfig({ env: {}, schema: serviceSchema }), loadConfig({ env: {}, schema: serviceSchema })])
+  t.not(a.config.API_KEY, b.config.API_KEY)
+  const key = a.config.API_KEY
+  t.same(await a.refresh(), [])
+  t.equal(a.config.API_KEY, key)
 })
 
-t.test('a valid production environment loads with production defaults', async (t) => {
-  const { config } = await loadConfig(productionEnv())
-  t.equal(config.HOST, '0.0.0.0')
-  t.equal(config.SECURE_SSL_REDIRECT, true)
-  t.equal(config.SHUTDOWN_DRAIN_MS, 5000)
-  t.equal(config.MIGRATE_ON_START, false)
-  t.equal(config.HEALTH_DISK_PATH, '/')
-  t.equal(config.AUTH_JWKS_URL, 'https://clerk.muejam.example.org/.well-known/jwks.json')
+t.test('production uses the defaults, not the development defaults', async (t) => {
+  const { config } = await loadConfig({ env: productionEnv(), schema: serviceSchema })
+  t.equal(config.PORT, 8080)
+  t.equal(config.API_KEY, STRONG_API_KEY)
+})
+
+t.test('production refuses what only has a development default, naming each, without values', async (t) => {
+  const error = await refusal({ NODE_ENV: 'production' })
+  t.equal(error.exitCode, 78)
+  t.equal(error.code, 'MUEJAM_CONFIG_INVALID')
+  t.same(error.problems.map((p) => p.variable), ['DATABASE_URL', 'API_KEY'])
+  t.equal(error.message, 'Invalid configuration (2 problems):\n' +
+    '  - DATABASE_URL (primary database) is not set; production requires it. Fix: e.g. postgres://app:pw@db/app.\n' +
+    '  - API_KEY (key partners send in x-api-key) is not set; production requires it. Fix: generate one with: node -e "console.log(require(\'node:crypto\').randomBytes(48).toString(\'base64url\'))".')
+})
+
+t.test('a variable without any default is required in every environment', async (t) => {
+  const error = await refusal({}, { TOKEN: string({ description: 'upstream token' }), RETRIES: integer() })
+  t.equal(error.message, 'Invalid configuration (2 problems):\n' +
+    '  - TOKEN (upstream token) is not set; it is required. Fix: set TOKEN.\n' +
+    '  - RETRIES is not set; it is required. Fix: set RETRIES.')
 })
 
 t.test('values are parsed and typed', async (t) => {
   const { config } = await loadConfig({
-    PORT: '8080',
-    DEBUG: 'yes',
-    TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1/128,loopback',
-    AUTH_AUTHORIZED_PARTIES: 'https://app.example.org,http://localhost:5173/',
-    AUTH_ALGORITHMS: 'RS256,ES256',
-    DATABASE_REPLICA_URLS: 'postgres://a/db1, postgresql://b/db2',
-    DB_POOL_MAX: '7',
-    MIGRATE_ON_START: 'false',
-    RATE_LIMIT_ON_STORE_ERROR: 'closed'
+    env: { PORT: ' 9000 ', MODE: 'read-only', FEATURES: 'search, export,,beta', VERBOSE: 'YES', WORKERS: '64', DATABASE_URL: 'postgresql://db/app/', GREETING: ' hi ' },
+    schema: serviceSchema
   })
-  t.equal(config.PORT, 8080)
-  t.equal(config.DEBUG, true)
-  t.same(config.TRUST_PROXY, ['10.0.0.0/8', '127.0.0.1', '::1/128', 'loopback'])
-  t.same(config.AUTH_AUTHORIZED_PARTIES, ['https://app.example.org', 'http://localhost:5173'])
-  t.same(config.CORS_ORIGINS, ['https://app.example.org', 'http://localhost:5173'], 'CORS_ORIGINS defaults to the authorized parties')
-  t.same(config.AUTH_ALGORITHMS, ['RS256', 'ES256'])
-  t.same(config.DATABASE_REPLICA_URLS, ['postgres://a/db1', 'postgresql://b/db2'])
-  t.equal(config.DB_POOL_MAX, 7)
-  t.equal(config.MIGRATE_ON_START, false)
-  t.equal(config.RATE_LIMIT_ON_STORE_ERROR, 'closed')
+  t.equal(config.PORT, 9000)
+  t.equal(config.MODE, 'read-only')
+  t.same(config.FEATURES, ['search', 'export', 'beta'])
+  t.equal(config.VERBOSE, true)
+  t.equal(config.WORKERS, 64)
+  t.equal(config.DATABASE_URL, 'postgresql://db/app', 'normalised without the trailing slash')
+  t.equal(config.GREETING, ' hi ', 'text is kept as given')
 })
 
 t.test('empty variables count as unset', async (t) => {
-  const { config } = await loadConfig({ PORT: '', DATABASE_URL: '', CORS_ORIGINS: '' })
+  const { config } = await loadConfig({ env: { PORT: '', FEATURES: '', DATABASE_URL: '' }, schema: serviceSchema })
   t.equal(config.PORT, 3000)
+  t.same(config.FEATURES, [])
   t.equal(config.DATABASE_URL, undefined)
-  t.same(config.CORS_ORIGINS, [])
 })
 
-t.test('the configuration is frozen and its secrets never serialise', async (t) => {
-  const { config } = await loadConfig(productionEnv())
-  t.ok(Object.isFrozen(config))
-  t.throws(() => { (config as { PORT: number }).PORT = 1 })
-  const printed = JSON.stringify(config) + inspect(config)
-  const env = productionEnv()
-  for (const name of ['SECRET_KEY', 'SENTRY_DSN', 'METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL'] as const) {
-    t.notMatch(printed, env[name] as string, `${name} is not printed`)
-  }
-  t.match(printed, '[redacted]')
-})
-
-t.test('a PEM public key is accepted, with \\n escapes, and a private key is refused', async (t) => {
-  const { publicKey, privateKey } = publicKeyPem()
-  const { config } = await loadConfig({ AUTH_JWT_KEY: publicKey.replace(/\n/g, '\\n') })
-  t.equal(config.AUTH_JWT_KEY, publicKey.trim())
-  const error = await problemsOf({ AUTH_JWT_KEY: privateKey })
-  t.same(error.problems.map((p) => p.variable), ['AUTH_JWT_KEY'])
-  t.notMatch(error.message, privateKey.split('\n')[1] as string, 'the key material is not echoed')
-})
-
-t.test('malformed values are each reported, without their values', async (t) => {
-  const error = await problemsOf({
-    PORT: 'eighty',
-    DEBUG: 'maybe',
-    LOG_LEVEL: 'loud',
-    TRUST_PROXY: '2',
+t.test('every malformed value is reported at once, each without its value', async (t) => {
+  const error = await refusal({
+    PORT: '70000',
+    MODE: 'sideways',
+    FEATURES: 'search,teleport',
+    VERBOSE: 'maybe',
+    WORKERS: '0',
     DATABASE_URL: 'mysql://root:hunter2hunter2@db/app',
-    REDIS_URL: 'not a url',
-    CORS_ORIGINS: 'https://app.example.org/path',
-    AUTH_ALGORITHMS: 'RS256,HS256',
-    DB_POOL_MAX: '0',
-    RATE_LIMIT_ON_STORE_ERROR: 'sometimes'
+    API_KEY_FILE: '/nonexistent/muejam-config-test'
   })
   t.equal(error.exitCode, 78)
-  t.equal(error.code, 'MUEJAM_CONFIG_INVALID')
-  t.same(error.problems.map((p) => p.variable).sort(), [
-    'AUTH_ALGORITHMS', 'CORS_ORIGINS', 'DATABASE_URL', 'DB_POOL_MAX', 'DEBUG', 'LOG_LEVEL', 'PORT',
-    'RATE_LIMIT_ON_STORE_ERROR', 'REDIS_URL', 'TRUST_PROXY'
-  ])
-  t.notMatch(error.message, 'hunter2')
-  t.notMatch(error.message, 'eighty')
-  t.match(error.message, /AUTH_ALGORITHMS \(accepted token signature algorithms\) must list only public-key algorithms/)
-  t.match(error.message, /TRUST_PROXY .*a hop count is not accepted/)
-  for (const problem of error.problems) {
-    t.ok(problem.purpose.length > 0, `${problem.variable} says what it is for`)
-    t.ok(problem.fix, `${problem.variable} says how to fix it`)
-  }
+  t.same(error.problems.map((p) => p.variable), ['API_KEY_FILE', 'MODE', 'PORT', 'DATABASE_URL', 'FEATURES', 'VERBOSE', 'WORKERS'])
+  t.equal(error.message, 'Invalid configuration (7 problems):\n' +
+    '  - API_KEY_FILE (file that holds API_KEY) cannot be read (ENOENT). Fix: point it at a readable file, or unset it.\n' +
+    '  - MODE (whether writes are accepted) must be one of: read-write, read-only. Fix: read-write or read-only.\n' +
+    '  - PORT (listen port) must be a whole number from 0 to 65535. Fix: e.g. 8080.\n' +
+    '  - DATABASE_URL (primary database) must start with postgres:// or postgresql://. Fix: e.g. postgres://app:pw@db/app.\n' +
+    '  - FEATURES (features switched on) must be one of: search, export, beta. Fix: correct FEATURES.\n' +
+    '  - VERBOSE (log request bodies) must be true or false. Fix: correct VERBOSE.\n' +
+    '  - WORKERS (worker threads) must be a whole number from 1 to 64. Fix: correct WORKERS.')
+  for (const value of ['70000', 'sideways', 'teleport', 'maybe', 'hunter2']) t.notMatch(error.message, value, `${value} is not printed`)
 })
 
-t.test('a single problem reads as one problem', async (t) => {
-  const error = await problemsOf({ PORT: '70000' })
-  t.equal(error.message, 'Invalid configuration (1 problem):\n  - PORT (listen port) must be a whole number from 0 to 65535. Fix: e.g. 3000.')
-})
-
-t.test('proxy entries must be addresses or CIDR ranges with a valid prefix', async (t) => {
-  for (const value of ['10.0.0.0/33', '1.2.3.4/8/9', '::1/x', 'fe80::/129', 'proxy.internal']) {
-    const error = await problemsOf({ TRUST_PROXY: value })
-    t.same(error.problems.map((p) => p.variable), ['TRUST_PROXY'], value)
-  }
-  const { config } = await loadConfig({ TRUST_PROXY: 'fe80::/10,192.168.0.0/16,uniquelocal' })
-  t.same(config.TRUST_PROXY, ['fe80::/10', '192.168.0.0/16', 'uniquelocal'])
-})
-
-t.test('AUTH_ALGORITHMS must name at least one algorithm', async (t) => {
-  const error = await problemsOf({ AUTH_ALGORITHMS: ' , ' })
-  t.match(error.message, /AUTH_ALGORITHMS .* must name at least one algorithm/)
-})
-
-const PUBLIC_URL_PURPOSE = 'PUBLIC_URL (the API\'s public origin: HTTPS redirects, Location headers and the OpenAPI servers entry)'
-
-t.test('PUBLIC_URL defaults to http://127.0.0.1:<PORT> outside production', async (t) => {
-  t.equal((await loadConfig({})).config.PUBLIC_URL, 'http://127.0.0.1:3000')
-  t.equal((await loadConfig({ PORT: '8080' })).config.PUBLIC_URL, 'http://127.0.0.1:8080')
-})
-
-t.test('PUBLIC_URL is kept as an origin: scheme and host, a port when not the default, no trailing slash', async (t) => {
-  t.equal((await loadConfig({ PUBLIC_URL: 'https://api.example.org' })).config.PUBLIC_URL, 'https://api.example.org')
-  t.equal((await loadConfig({ PUBLIC_URL: 'https://API.Example.org:8443/' })).config.PUBLIC_URL, 'https://api.example.org:8443')
-  t.equal((await loadConfig({ PUBLIC_URL: 'https://api.example.org:443' })).config.PUBLIC_URL, 'https://api.example.org')
-})
-
-t.test('a PUBLIC_URL that is not an origin is refused (exit 78) without its value', async (t) => {
-  const notAnOrigin = 'must be an origin (scheme://host[:port]) without a path, query, fragment or credentials'
-  const cases: Array<[string, string]> = [
-    ['https://api.example.org/v1', notAnOrigin],
-    ['https://api.example.org/?debug=1', notAnOrigin],
-    ['https://api.example.org#top', notAnOrigin],
-    ['https://deploy:hunter2@api.example.org', notAnOrigin],
-    ['ftp://api.example.org', 'must start with http:// or https://'],
-    ['api.example.org', 'is not a valid URL']
+t.test('production rules: a secret must be long and not an example; rules of your own', async (t) => {
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ API_KEY: STRONG_API_KEY.slice(0, 39) }, 'API_KEY (key partners send in x-api-key) is 39 characters long; at least 40 are required'],
+    [{ API_KEY: `change-this-${STRONG_API_KEY}` }, 'API_KEY (key partners send in x-api-key) looks like an example or placeholder value'],
+    [{ API_KEY: 'x'.repeat(64) }, 'API_KEY (key partners send in x-api-key) looks like an example or placeholder value'],
+    [{ VERBOSE: 'true' }, 'VERBOSE (log request bodies) is true; request bodies may hold personal data. Fix: correct VERBOSE.']
   ]
-  for (const [value, problem] of cases) {
-    const error = await problemsOf({ PUBLIC_URL: value })
+  for (const [overrides, expected] of cases) {
+    const error = await refusal(productionEnv(overrides))
+    t.equal(error.problems.length, 1, JSON.stringify(Object.keys(overrides)))
+    t.match(error.message, expected)
     t.equal(error.exitCode, 78)
-    t.equal(error.message, `Invalid configuration (1 problem):\n  - ${PUBLIC_URL_PURPOSE} ${problem}. Fix: e.g. https://api.example.org.`, value)
-    t.notMatch(error.message, 'hunter2')
+    if (overrides.API_KEY !== undefined) t.notMatch(error.message, overrides.API_KEY, 'the key is not printed')
   }
 })
 
-t.test('with SECURE_SSL_REDIRECT on, PUBLIC_URL must be https:// outside production too (the redirect would loop)', async (t) => {
-  for (const env of [{ SECURE_SSL_REDIRECT: 'true' }, { SECURE_SSL_REDIRECT: 'true', PUBLIC_URL: 'http://api.example.org' }]) {
-    const error = await problemsOf(env)
-    t.equal(error.exitCode, 78)
-    t.equal(error.message, `Invalid configuration (1 problem):\n  - ${PUBLIC_URL_PURPOSE} is http:// while SECURE_SSL_REDIRECT is on; the redirect would send clients back to plain HTTP. ` +
-      'Fix: set PUBLIC_URL to the https:// origin clients reach the API at, or SECURE_SSL_REDIRECT=false.')
+t.test('production rules do not apply outside production', async (t) => {
+  const { config } = await loadConfig({ env: productionEnv({ NODE_ENV: 'development', API_KEY: 'short', VERBOSE: 'on' }), schema: serviceSchema })
+  t.equal(config.API_KEY, 'short')
+  t.equal(config.VERBOSE, true)
+})
+
+t.test('a value that fails parsing is reported once, not again by a production rule', async (t) => {
+  const error = await refusal(productionEnv({ VERBOSE: 'loud' }))
+  t.same(error.problems.map((p) => p.problem), ['must be true or false'])
+})
+
+t.test('schema, missing and production problems come together in one message', async (t) => {
+  const weak = 'your-secret-here-your-secret-here-your-secret'
+  const error = await refusal({ NODE_ENV: 'production', API_KEY: weak, VERBOSE: 'true', PORT: 'http' })
+  t.same(error.problems.map((p) => p.variable), ['PORT', 'DATABASE_URL', 'API_KEY', 'VERBOSE'])
+  t.match(error.message, /^Invalid configuration \(4 problems\):\n/)
+  t.equal(error.message.split('\n').length, 5, 'one line per problem')
+  t.notMatch(error.message, weak)
+})
+
+t.test('production rules accept strings, problem objects with their own fix, and lists', async (t) => {
+  const schema = {
+    LEVEL: string({
+      default: 'debug',
+      fix: 'e.g. info',
+      production: [(value) => value === 'trace' ? 'is trace' : undefined, (value) => value === 'debug' ? { problem: 'is debug', fix: 'set LEVEL=info' } : undefined]
+    })
   }
-  const { config } = await loadConfig({ SECURE_SSL_REDIRECT: 'true', PUBLIC_URL: 'https://api.example.org' })
-  t.equal(config.PUBLIC_URL, 'https://api.example.org')
+  t.equal((await refusal({ NODE_ENV: 'production' }, schema)).message, 'Invalid configuration (1 problem):\n  - LEVEL is debug. Fix: set LEVEL=info.')
+  t.equal((await refusal({ NODE_ENV: 'production', LEVEL: 'trace' }, schema)).message, 'Invalid configuration (1 problem):\n  - LEVEL is trace. Fix: e.g. info.')
+  t.equal((await loadConfig({ env: { NODE_ENV: 'production', LEVEL: 'info' }, schema })).config.LEVEL, 'info')
 })
 
-t.test('RATE_LIMIT_WRITE_MAX defaults to 30 and is a whole number of at least 1', async (t) => {
-  t.equal((await loadConfig({})).config.RATE_LIMIT_WRITE_MAX, 30)
-  t.equal((await loadConfig({ RATE_LIMIT_WRITE_MAX: '5' })).config.RATE_LIMIT_WRITE_MAX, 5)
-  const error = await problemsOf({ RATE_LIMIT_WRITE_MAX: '0' })
-  t.equal(error.exitCode, 78)
-  t.equal(error.message, 'Invalid configuration (1 problem):\n  - RATE_LIMIT_WRITE_MAX (POST requests per minute per signed-in user: the writes budget) ' +
-    'must be a whole number from 1 to 9007199254740991. Fix: e.g. 30.')
+t.test('secret() flags the value secret and uses 32 characters by default', async (t) => {
+  const schema = { TOKEN: secret({ default: undefined }) }
+  t.equal(schema.TOKEN.secret, true)
+  const error = await refusal({ NODE_ENV: 'production', TOKEN: 'aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1d' }, schema)
+  t.match(error.message, /TOKEN is 31 characters long; at least 32 are required/)
+  t.equal((await loadConfig({ env: { NODE_ENV: 'production' }, schema })).config.TOKEN, undefined, 'an unset optional secret passes')
 })
 
-t.test('AUTH_ISSUER is kept exactly as given, trailing slash included; the JWKS URL gets no double slash', async (t) => {
-  const auth0 = await loadConfig({ AUTH_ISSUER: 'https://tenant.eu.auth0.com/' })
-  t.equal(auth0.config.AUTH_ISSUER, 'https://tenant.eu.auth0.com/')
-  t.equal(auth0.config.AUTH_JWKS_URL, 'https://tenant.eu.auth0.com/.well-known/jwks.json')
-  const clerk = await loadConfig({ AUTH_ISSUER: 'https://clerk.example.org' })
-  t.equal(clerk.config.AUTH_ISSUER, 'https://clerk.example.org')
-  t.equal(clerk.config.AUTH_JWKS_URL, 'https://clerk.example.org/.well-known/jwks.json')
-  const explicit = await loadConfig({ AUTH_ISSUER: 'https://tenant.eu.auth0.com/', AUTH_JWKS_URL: 'https://keys.example.org/jwks.json' })
-  t.equal(explicit.config.AUTH_JWKS_URL, 'https://keys.example.org/jwks.json', 'an explicit JWKS URL wins')
+t.test('the configuration is frozen; secret values never serialise', async (t) => {
+  const store = await loadConfig({ env: productionEnv({ FEATURES: 'search' }), schema: serviceSchema })
+  const { config } = store
+  t.ok(Object.isFrozen(config))
+  t.throws(() => { (config as { PORT: number }).PORT = 1 })
+  t.throws(() => { (config.FEATURES as string[]).push('beta') }, 'lists are frozen too')
+  const printed = JSON.stringify(config) + inspect(config)
+  t.notMatch(printed, STRONG_API_KEY)
+  t.notMatch(printed, 'Kq7wP2vR9xZ4')
+  t.match(JSON.parse(JSON.stringify(config)), { API_KEY: '[redacted]', DATABASE_URL: '[redacted]', PORT: 8080, FEATURES: ['search'] })
+  t.same(store.secretNames, ['DATABASE_URL', 'API_KEY'])
+  t.same(store.secretValues(), [productionEnv().DATABASE_URL, STRONG_API_KEY])
+})
+
+t.test('secretValues lists each item of a secret list and skips unset secrets', async (t) => {
+  const { list } = await import('../src/index.js')
+  const store = await loadConfig({
+    env: { REPLICAS: 'postgres://a:one@r1/db,postgres://b:two@r2/db' },
+    schema: { REPLICAS: list({ default: [], secret: true }), TOKEN: secret({ default: undefined }) }
+  })
+  t.same(store.secretValues(), ['postgres://a:one@r1/db', 'postgres://b:two@r2/db'])
+  t.match(inspect(store.config), /REPLICAS: '\[redacted\]'/)
 })

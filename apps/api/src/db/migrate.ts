@@ -1,6 +1,7 @@
-import { ConfigError, loadConfig } from '@muejam/config'
+import { ConfigError } from '@muejam/config'
 import dbPool from '@muejam/db-pool'
 import Fastify from 'fastify'
+import { loadApiConfig } from '../config/index.js'
 import { migrateToLatest } from './migrator.js'
 import { dbPoolOptions } from './options.js'
 
@@ -8,7 +9,7 @@ import { dbPoolOptions } from './options.js'
 async function migrate (): Promise<number> {
   let store
   try {
-    store = await loadConfig(process.env)
+    store = await loadApiConfig(process.env)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`${error.message}\n`)

@@ -1,4 +1,4 @@
-import type { Config } from '@muejam/config'
+import type { Config } from '../config/index.js'
 import type { DbPoolOptions } from '@muejam/db-pool'
 
 function passwordOf (url: string | undefined): string {

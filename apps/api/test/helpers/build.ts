@@ -1,4 +1,4 @@
-import { loadConfig, type ConfigStore, type Env } from '@muejam/config'
+import type { Env } from '@muejam/config'
 import { randomBytes } from 'node:crypto'
 import { connectAdmin, createTestDatabase, type TestDatabase } from '@muejam/testing/database'
 import { SecretRedactor } from '@muejam/observability'
@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import app from '../../src/app.js'
+import { loadApiConfig, type ConfigStore } from '../../src/config/index.js'
 import type { Database } from '../../src/db/database.js'
 import { secretValues, serverOptions } from '../../src/server-options.js'
 import { TEST_AUTH_ENV } from './auth.js'
@@ -25,7 +26,7 @@ export interface BuildOptions {
  * returned too, for tests that rotate secrets.
  */
 export async function buildWithStore (t: Test, env: Env = {}, { logs }: BuildOptions = {}): Promise<{ app: FastifyInstance, store: ConfigStore }> {
-  const store = await loadConfig({ NODE_ENV: 'test', LOG_LEVEL: logs === undefined ? 'silent' : 'info', ...TEST_AUTH_ENV, ...env })
+  const store = await loadApiConfig({ NODE_ENV: 'test', LOG_LEVEL: logs === undefined ? 'silent' : 'info', ...TEST_AUTH_ENV, ...env })
   const secrets = new SecretRedactor(secretValues(store.config))
   const options = serverOptions(store.config, secrets)
   if (logs !== undefined && typeof options.logger === 'object') {

@@ -1,9 +1,10 @@
 import t from 'tap'
-import { ConfigError, loadConfig } from '../src/index.js'
-import { productionEnv, STRONG_SECRET_KEY } from './helpers/env.js'
+import { ConfigError } from '@muejam/config'
+import { loadApiConfig } from '../src/config/index.js'
+import { productionEnv, STRONG_SECRET_KEY } from './helpers/config-env.js'
 
 async function refusal (env: Record<string, string | undefined>) {
-  const error = await loadConfig(env).then(() => null, (e: unknown) => e)
+  const error = await loadApiConfig(env).then(() => null, (e: unknown) => e)
   if (!(error instanceof ConfigError)) throw new Error('expected production to refuse this configuration')
   return error
 }
@@ -46,7 +47,7 @@ for (const [what, overrides, variable, message] of cases) {
 }
 
 t.test('the same values pass outside production', async (t) => {
-  const { config } = await loadConfig(productionEnv({ NODE_ENV: 'development', DEBUG: 'true', LOG_LEVEL: 'debug', SECURE_SSL_REDIRECT: 'false', SECRET_KEY: 'short' }))
+  const { config } = await loadApiConfig(productionEnv({ NODE_ENV: 'development', DEBUG: 'true', LOG_LEVEL: 'debug', SECURE_SSL_REDIRECT: 'false', SECRET_KEY: 'short' }))
   t.equal(config.DEBUG, true)
   t.equal(config.SECRET_KEY, 'short')
 })
@@ -80,7 +81,7 @@ t.test('a value that fails the schema is reported once, not again by a productio
 })
 
 t.test('an https:// issuer with a trailing slash (as Auth0 issues) passes, kept as given', async (t) => {
-  const { config } = await loadConfig(productionEnv({ AUTH_ISSUER: 'https://muejam.eu.auth0.com/' }))
+  const { config } = await loadApiConfig(productionEnv({ AUTH_ISSUER: 'https://muejam.eu.auth0.com/' }))
   t.equal(config.AUTH_ISSUER, 'https://muejam.eu.auth0.com/')
   t.equal(config.AUTH_JWKS_URL, 'https://muejam.eu.auth0.com/.well-known/jwks.json')
   t.equal(config.PUBLIC_URL, 'https://api.muejam.example.org')
