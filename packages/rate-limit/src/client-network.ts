@@ -48,12 +48,10 @@ function mappedIPv4 (groups: number[]): string | undefined {
   return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.')
 }
 
-/** An IPv6 address reduced to its `/bits` network, or undefined when `ip` is not IPv6 (or is IPv4-mapped). */
+/** An IPv6 address reduced to its `/bits` network, or undefined when `ip` is not IPv6. Check `ipv4Of` first. */
 function ipv6Network (ip: string, bits: number): string | undefined {
   const address = ip.split('%')[0] as string
-  if (!isIPv6(address)) return undefined
-  const groups = groupsOf(address)
-  return mappedIPv4(groups) === undefined ? format(masked(groups, bits)) : undefined
+  return isIPv6(address) ? format(masked(groupsOf(address), bits)) : undefined
 }
 
 /** `ip` itself for IPv4, the IPv4 inside an IPv4-mapped IPv6 address, else undefined. */
