@@ -3,21 +3,21 @@ import auth from '@muejam/auth'
 import configPlugin from '@muejam/config'
 import dbPool from '@muejam/db-pool'
 import health from '@muejam/health'
-import observability, { clientNetwork, type SecretRedactor } from '@muejam/observability'
-import rateLimit from '@muejam/rate-limit'
+import observability, { type SecretRedactor } from '@muejam/observability'
+import rateLimit, { clientNetwork } from '@muejam/rate-limit'
 import timeouts from '@muejam/timeouts'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { ConfigStore } from './config/index.js'
 import { migrateToLatest } from './db/migrator.js'
 import { dbPoolOptions } from './db/options.js'
-import { registerDocs } from './docs.js'
-import { registerModerators } from './moderators.js'
 import { authOptions, healthOptions, rateLimitOptions } from './plugin-options.js'
-import { registerHttpsRedirect } from './plugins/https-redirect.js'
+import docs from './plugins/docs.js'
+import httpsRedirect from './plugins/https-redirect.js'
 import { registerJsonDepthLimit } from './plugins/json-depth.js'
 import { registerProtocolProblems } from './plugins/protocol-errors.js'
-import { registerSecurityHeaders } from './plugins/security-headers.js'
+import moderators from './plugins/moderators.js'
+import securityHeaders from './plugins/security-headers.js'
 import { registerProblemHandlers } from './problem.js'
 import meRoutes from './routes/me/index.js'
 import storyRoutes from './routes/stories/index.js'
@@ -57,8 +57,8 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
     sentryRelease: VERSION,
     secrets
   })
-  if (config.SECURE_SSL_REDIRECT) registerHttpsRedirect(fastify, { publicUrl: config.PUBLIC_URL })
-  registerSecurityHeaders(fastify, { hsts: config.SECURE_SSL_REDIRECT })
+  if (config.SECURE_SSL_REDIRECT) await fastify.register(httpsRedirect, { publicUrl: config.PUBLIC_URL })
+  await fastify.register(securityHeaders, { hsts: config.SECURE_SSL_REDIRECT })
   // Without allowed origins there is nothing for CORS to answer: browsers get no grant.
   if (config.CORS_ORIGINS.length > 0) {
     // CORS answers preflights in its own hook, before any route's limit: count them (per IP) first.
@@ -82,7 +82,7 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
   await fastify.register(dbPool, dbPoolOptions(config))
   // Before listening: ready() runs this, listen() waits for ready().
   if (config.MIGRATE_ON_START) fastify.addHook('onReady', () => migrateToLatest(fastify.db, fastify.log).then(() => {}))
-  registerModerators(fastify)
+  await fastify.register(moderators)
 
   await fastify.register(auth, {
     ...await authOptions(config, fastify.log),
@@ -101,7 +101,7 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
     isExempt: (request) => request.auth !== null && fastify.moderators.isExempt(request.auth.userId, limits.storeTimeoutMs)
   })
 
-  await registerDocs(fastify, { version: VERSION, publicUrl: config.PUBLIC_URL })
+  await fastify.register(docs, { version: VERSION, publicUrl: config.PUBLIC_URL })
   await fastify.register(meRoutes, { prefix: '/v1' })
   await fastify.register(storyRoutes, { prefix: '/v1' })
 }

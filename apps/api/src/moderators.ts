@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Database } from './db/database.js'
 
@@ -130,15 +129,4 @@ export class ModeratorLookup {
     const db = this.#db(AbortSignal.timeout(this.#queryTimeoutMs))
     return await activeRole(db, clerkUserId).executeTakeFirst() !== undefined
   }
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The rate limiter's moderator exemption, cached per user (at most one query a minute). */
-    moderators: ModeratorLookup
-  }
-}
-
-export function registerModerators (app: FastifyInstance, options?: ModeratorLookupOptions): void {
-  app.decorate('moderators', new ModeratorLookup((signal) => app.dbPool.readerFor(signal), options))
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import { absoluteUrl } from '../public-url.js'
 
 /**
@@ -6,9 +7,11 @@ import { absoluteUrl } from '../public-url.js'
  * `publicUrl` with 308, which keeps the method and body. Health probes are exempt:
  * orchestrators call them over HTTP.
  */
-export function registerHttpsRedirect (app: FastifyInstance, { publicUrl }: { publicUrl: string }) {
+async function httpsRedirect (app: FastifyInstance, { publicUrl }: { publicUrl: string }) {
   app.addHook('onRequest', async (request, reply) => {
     if (request.protocol === 'https' || request.url.startsWith('/health')) return
     return reply.redirect(absoluteUrl(publicUrl, request.url), 308)
   })
 }
+
+export default fp(httpsRedirect, { name: 'muejam-api-https-redirect', fastify: '>=5.12.0 <6' })

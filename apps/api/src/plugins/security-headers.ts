@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import helmet from 'helmet'
 
 export interface SecurityHeadersOptions {
@@ -24,10 +25,12 @@ export function securityHeaders ({ hsts }: SecurityHeadersOptions): Record<strin
   return headers
 }
 
-export function registerSecurityHeaders (app: FastifyInstance, options: SecurityHeadersOptions): void {
+async function securityHeadersPlugin (app: FastifyInstance, options: SecurityHeadersOptions) {
   const headers = securityHeaders(options)
   app.addHook('onRequest', function addSecurityHeaders (_request, reply, done) {
     reply.headers(headers)
     done()
   })
 }
+
+export default fp(securityHeadersPlugin, { name: 'muejam-api-security-headers', fastify: '>=5.12.0 <6' })

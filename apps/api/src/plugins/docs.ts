@@ -1,8 +1,15 @@
 import swagger from '@fastify/swagger'
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 
-/** OpenAPI 3 from the routes' TypeBox schemas, served at `/docs/json`; `publicUrl` is its server. */
-export async function registerDocs (app: FastifyInstance, { version, publicUrl }: { version: string, publicUrl: string }): Promise<void> {
+export interface DocsOptions {
+  version: string
+  /** The OpenAPI document's server. */
+  publicUrl: string
+}
+
+/** OpenAPI 3 from the routes' TypeBox schemas, served at `/docs/json`. */
+async function docs (app: FastifyInstance, { version, publicUrl }: DocsOptions): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -16,3 +23,6 @@ export async function registerDocs (app: FastifyInstance, { version, publicUrl }
   })
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger())
 }
+
+// Shared scope: swagger must see the routes registered after it.
+export default fp(docs, { name: 'muejam-api-docs', fastify: '>=5.12.0 <6' })
