@@ -1,10 +1,8 @@
 import createError from '@fastify/error'
+import { createOptionError, createProblemError } from '@muejam/problem'
 
 /** A registration option is missing, of the wrong type or out of range. */
-export const InvalidOptionError = createError<'MUEJAM_OBSERVABILITY_INVALID_OPTION', [string, string]>(
-  'MUEJAM_OBSERVABILITY_INVALID_OPTION',
-  'Invalid @muejam/observability option "%s": %s'
-)
+export const InvalidOptionError = createOptionError('@muejam/observability')
 
 /** `app.metrics.counter` / `gauge` was given a bad name, labels, help or collect function. */
 export const InvalidMetricError = createError<'MUEJAM_OBSERVABILITY_INVALID_METRIC', [string, string]>(
@@ -26,17 +24,13 @@ export const MissingPeerError = createError<'MUEJAM_OBSERVABILITY_MISSING_PEER',
   '%s needs the optional peer dependency %s, which is not installed: run `npm install %s`'
 )
 
-/** What a client sees when it scrapes `/metrics` without the right bearer token. */
-export class MetricsUnauthorizedError extends Error {
-  readonly statusCode = 401
-  readonly code = 'unauthenticated'
-  readonly headers: Record<string, string>
-
-  constructor (tokenSent: boolean) {
-    super(tokenSent ? 'The metrics token is not valid.' : 'The metrics endpoint requires a bearer token.')
-    this.name = 'MetricsUnauthorizedError'
-    this.headers = {
-      'www-authenticate': tokenSent ? 'Bearer realm="metrics", error="invalid_token"' : 'Bearer realm="metrics"'
-    }
-  }
-}
+/** What a client sees when it scrapes `/metrics` without the right bearer token: 401 `unauthenticated`. */
+export const MetricsUnauthorizedError = createProblemError({
+  code: 'unauthenticated',
+  statusCode: 401,
+  name: 'MetricsUnauthorizedError',
+  message: (tokenSent: boolean) => tokenSent ? 'The metrics token is not valid.' : 'The metrics endpoint requires a bearer token.',
+  headers: (tokenSent) => ({
+    'www-authenticate': tokenSent ? 'Bearer realm="metrics", error="invalid_token"' : 'Bearer realm="metrics"'
+  })
+})

@@ -1,3 +1,4 @@
+import { createOptionValidators } from '@muejam/problem'
 import { InvalidOptionError } from './errors.js'
 import { isValidPrefix } from './metrics-registry.js'
 import { SecretRedactor } from './redact.js'
@@ -68,19 +69,7 @@ export interface Settings {
   redactor: SecretRedactor
 }
 
-function positiveInteger (name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidOptionError(name, 'must be a positive integer')
-  }
-  return value
-}
-
-function optionalString (name: string, value: unknown): string | undefined {
-  if (value === undefined || value === '') return undefined
-  if (typeof value !== 'string') throw new InvalidOptionError(name, 'must be a string')
-  return value
-}
+const option = createOptionValidators(InvalidOptionError)
 
 function buckets (value: unknown): readonly number[] {
   if (value === undefined) return DEFAULT_DURATION_BUCKETS
@@ -126,12 +115,6 @@ export function resolveOptions (options: ObservabilityOptions): Settings {
   if (metricsToken !== null && typeof metricsToken !== 'string' && typeof metricsToken !== 'function') {
     throw new InvalidOptionError('metricsToken', 'must be a string or a function returning one')
   }
-  const metricsRouteConfig = options.metricsRouteConfig ?? {}
-  if (typeof metricsRouteConfig !== 'object' || metricsRouteConfig === null || Array.isArray(metricsRouteConfig)) {
-    throw new InvalidOptionError('metricsRouteConfig', 'must be an object')
-  }
-  const defaultMetrics = options.defaultMetrics ?? true
-  if (typeof defaultMetrics !== 'boolean') throw new InvalidOptionError('defaultMetrics', 'must be a boolean')
 
   const prefix = options.prefix ?? ''
   if (!isValidPrefix(prefix)) {
@@ -142,16 +125,16 @@ export function resolveOptions (options: ObservabilityOptions): Settings {
     prefix,
     metricsPath,
     metricsToken: typeof metricsToken === 'function' ? metricsToken : () => metricsToken,
-    metricsRouteConfig,
-    defaultMetrics,
+    metricsRouteConfig: option.object('metricsRouteConfig', options.metricsRouteConfig, { default: {} }),
+    defaultMetrics: option.boolean('defaultMetrics', options.defaultMetrics, { default: true }),
     durationBuckets: buckets(options.durationBuckets),
-    auditMaxPerKey: positiveInteger('auditMaxPerKey', options.auditMaxPerKey, 5),
-    auditIntervalMs: positiveInteger('auditIntervalMs', options.auditIntervalMs, 60_000),
-    auditMaxKeys: positiveInteger('auditMaxKeys', options.auditMaxKeys, 10_000),
+    auditMaxPerKey: option.integer('auditMaxPerKey', options.auditMaxPerKey, { min: 1, default: 5 }),
+    auditIntervalMs: option.milliseconds('auditIntervalMs', options.auditIntervalMs, { min: 1, default: 60_000 }),
+    auditMaxKeys: option.integer('auditMaxKeys', options.auditMaxKeys, { min: 1, default: 10_000 }),
     sentryDsn: sentryDsn(options.sentryDsn),
-    sentryEnvironment: optionalString('sentryEnvironment', options.sentryEnvironment),
-    sentryRelease: optionalString('sentryRelease', options.sentryRelease),
-    sentryFlushTimeoutMs: positiveInteger('sentryFlushTimeoutMs', options.sentryFlushTimeoutMs, 2000),
+    sentryEnvironment: option.string('sentryEnvironment', options.sentryEnvironment, { emptyIsUnset: true }),
+    sentryRelease: option.string('sentryRelease', options.sentryRelease, { emptyIsUnset: true }),
+    sentryFlushTimeoutMs: option.milliseconds('sentryFlushTimeoutMs', options.sentryFlushTimeoutMs, { min: 1, default: 2000 }),
     redactor: secrets(options.secrets)
   }
 }
