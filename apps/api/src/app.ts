@@ -4,6 +4,7 @@ import configPlugin from '@muejam/config'
 import dbPool from '@muejam/db-pool'
 import health from '@muejam/health'
 import observability, { type SecretRedactor } from '@muejam/observability'
+import problem from '@muejam/problem'
 import rateLimit, { clientNetwork } from '@muejam/rate-limit'
 import timeouts from '@muejam/timeouts'
 import type { FastifyInstance } from 'fastify'
@@ -14,15 +15,15 @@ import { dbPoolOptions } from './db/options.js'
 import { authOptions, healthOptions, rateLimitOptions } from './plugin-options.js'
 import docs from './plugins/docs.js'
 import httpsRedirect from './plugins/https-redirect.js'
-import { registerJsonDepthLimit } from './plugins/json-depth.js'
-import { registerProtocolProblems } from './plugins/protocol-errors.js'
+import jsonDepth from './plugins/json-depth.js'
 import moderators from './plugins/moderators.js'
+import protocolProblems from './plugins/protocol-errors.js'
 import securityHeaders from './plugins/security-headers.js'
-import { registerProblemHandlers } from './problem.js'
+import validation from './plugins/validation.js'
+import { problemOptions } from './problem.js'
 import meRoutes from './routes/me/index.js'
 import storyRoutes from './routes/stories/index.js'
 import { secretValues } from './server-options.js'
-import { registerValidation } from './validation.js'
 import { VERSION } from './version.js'
 
 export interface AppOptions {
@@ -40,11 +41,11 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
 
   // Before any plugin that adds routes: a context takes its parent's error handler when it is
   // created, so /metrics refusals are problem+json too.
-  registerProblemHandlers(fastify, { debug: config.DEBUG && !production })
+  await fastify.register(problem, problemOptions(config.DEBUG && !production))
   // Likewise for the validator: every route's schemas, health and metrics included.
-  registerValidation(fastify)
-  registerJsonDepthLimit(fastify)
-  registerProtocolProblems(fastify)
+  await fastify.register(validation)
+  await fastify.register(jsonDepth)
+  await fastify.register(protocolProblems)
   // First: its hooks time and identify every request, health probes included.
   await fastify.register(observability, {
     // The metric names docs/operations.md and the dashboards use.

@@ -1,16 +1,9 @@
 import { isDataException } from '@muejam/db-pool'
-import problem, { createProblemError, sendProblem, toProblem as renderAsProblem, type ProblemBody, type ProblemError } from '@muejam/problem'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-
-export { sendProblem, type ProblemBody }
+import { createProblemError, toProblem as renderAsProblem, type ProblemBody, type ProblemError, type ProblemOptions } from '@muejam/problem'
+import type { FastifyRequest } from 'fastify'
 
 /** The API's problem types: `urn:muejam:problem:<code>`. */
 export const PROBLEM_TYPE_BASE = 'urn:muejam:problem:'
-
-export interface ProblemOptions {
-  /** Put stack traces into 5xx bodies (never in production). */
-  debug: boolean
-}
 
 /**
  * SQLSTATE class 22, data exception: PostgreSQL refused a value the request carried (text it
@@ -27,12 +20,12 @@ function invalidInput (error: unknown): ProblemError | undefined {
   return isDataException(error) ? new InvalidInputError({ cause: error }) : undefined
 }
 
-/** Renders any error as the API's problem; 5xx details stay generic unless `debug`. */
-export function toProblem (error: unknown, request: FastifyRequest, debug = false): ProblemBody {
-  return renderAsProblem(error, request, { typeBase: PROBLEM_TYPE_BASE, debug, mapError: invalidInput })
+/** `@muejam/problem`'s options for this API; `debug` puts stack traces into 5xx bodies (never in production). */
+export function problemOptions (debug: boolean): ProblemOptions {
+  return { typeBase: PROBLEM_TYPE_BASE, debug, mapError: invalidInput }
 }
 
-/** Error and not-found handlers that answer application/problem+json. */
-export function registerProblemHandlers (app: FastifyInstance, { debug }: ProblemOptions) {
-  app.register(problem, { typeBase: PROBLEM_TYPE_BASE, debug, mapError: invalidInput })
+/** Renders any error as the API's problem, for answers written outside the error handler. */
+export function toProblem (error: unknown, request: FastifyRequest, debug = false): ProblemBody {
+  return renderAsProblem(error, request, problemOptions(debug))
 }

@@ -2,9 +2,10 @@ import type { Server } from 'node:http'
 import { SECRET_VARIABLES, type Config } from './config/index.js'
 import { loggerOptions, requestIdFrom, type SecretRedactor } from '@muejam/observability'
 import { serverTimeouts } from '@muejam/timeouts'
+import { sendProblem } from '@muejam/problem'
 import { LogController, type FastifyHttpOptions } from 'fastify'
 import { clientErrorHandler } from './plugins/protocol-errors.js'
-import { sendProblem, toProblem } from './problem.js'
+import { toProblem } from './problem.js'
 
 /** Every secret value of the configuration, to scrub from logs and error reports. */
 export function secretValues (config: Config): string[] {

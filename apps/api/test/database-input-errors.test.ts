@@ -3,7 +3,8 @@ import { requestIdFrom } from '@muejam/observability'
 import Fastify from 'fastify'
 import { sql } from 'kysely'
 import t from 'tap'
-import { registerProblemHandlers } from '../src/problem.js'
+import problem from '@muejam/problem'
+import { problemOptions } from '../src/problem.js'
 import { authHeaders } from './helpers/auth.js'
 import { build, databaseEnv, inspectDatabase } from './helpers/build.js'
 import { createStory, rowCounts } from './helpers/stories.js'
@@ -34,7 +35,7 @@ t.test('a data exception from PostgreSQL is a 400 invalid_input that quotes neit
   t.teardown(() => client.end())
   const app = Fastify({ genReqId: requestIdFrom })
   t.teardown(() => app.close())
-  registerProblemHandlers(app, { debug: false })
+  await app.register(problem, problemOptions(false))
   app.post<{ Body: { statement: string, value: string } }>('/run', async (request) => {
     await client.query(request.body.statement, [request.body.value])
     return { ran: true }

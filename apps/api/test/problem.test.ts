@@ -1,15 +1,16 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import { registerProblemHandlers } from '../src/problem.js'
-import { registerValidation } from '../src/validation.js'
+import problem from '@muejam/problem'
+import validation from '../src/plugins/validation.js'
+import { problemOptions } from '../src/problem.js'
 import { requestIdFrom } from '@muejam/observability'
 
 async function build (t: { teardown(fn: () => unknown): void }, debug = false) {
   const app = Fastify({ genReqId: requestIdFrom })
   t.teardown(() => app.close())
-  registerProblemHandlers(app, { debug })
+  await app.register(problem, problemOptions(debug))
   // The API's validator, which reports every violation rather than the first.
-  registerValidation(app)
+  await app.register(validation)
   app.get('/boom', async () => { throw new Error('select secret from internals; password=hunter2') })
   app.get('/teapot', async () => {
     throw Object.assign(new Error('Short and stout.'), { statusCode: 418, code: 'teapot', headers: { 'retry-after': '7' }, extensions: { handle: 'spout' } })

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { clientError } from '../http-errors.js'
+import fp from 'fastify-plugin'
+import { BodyTooDeepError } from '../errors.js'
 
 /** Far deeper than any request schema goes (three levels), far shallower than costs anything. */
 export const MAX_JSON_DEPTH = 32
@@ -34,14 +35,16 @@ export function nestsDeeperThan (text: string, limit: number): boolean {
  * V8 parses a megabyte of nested arrays about 70 times slower than a flat megabyte, so a few
  * such bodies a second would occupy a core.
  */
-export function registerJsonDepthLimit (app: FastifyInstance, limit = MAX_JSON_DEPTH): void {
+async function jsonDepth (app: FastifyInstance, { maxDepth = MAX_JSON_DEPTH }: { maxDepth?: number }) {
   const parse = app.getDefaultJsonParser('error', 'error')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string
-    if (nestsDeeperThan(text, limit)) {
-      done(clientError(400, 'body_too_deep', `The JSON body nests deeper than ${limit} levels.`), undefined)
+    if (nestsDeeperThan(text, maxDepth)) {
+      done(new BodyTooDeepError(maxDepth), undefined)
       return
     }
     parse(request, text, done)
   })
 }
+
+export default fp(jsonDepth, { name: 'muejam-api-json-depth', fastify: '>=5.12.0 <6' })

@@ -1,7 +1,9 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { clientError } from '../http-errors.js'
+import fp from 'fastify-plugin'
+import { HostMissingError } from '../errors.js'
+import { PROBLEM_TYPE_BASE } from '../problem.js'
 
 interface ProtocolProblem {
   status: number
@@ -10,7 +12,7 @@ interface ProtocolProblem {
 }
 
 function problemJson ({ status, code, detail }: ProtocolProblem): string {
-  return JSON.stringify({ type: `urn:muejam:problem:${code}`, title: STATUS_CODES[status], status, detail, code })
+  return JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${code}`, title: STATUS_CODES[status], status, detail, code })
 }
 
 function parserProblem (code: string | undefined): ProtocolProblem {
@@ -40,10 +42,10 @@ export function clientErrorHandler (this: FastifyInstance, error: Error & { code
  * (the server runs with `requireHostHeader: false` so that it reaches Fastify), and an
  * `Expect` header other than `100-continue`.
  */
-export function registerProtocolProblems (app: FastifyInstance): void {
+async function protocolProblems (app: FastifyInstance) {
   app.addHook('onRequest', function requireHost (request, _reply, done) {
     if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
-      done(clientError(400, 'bad_request', 'An HTTP/1.1 request needs a Host header.'))
+      done(new HostMissingError())
       return
     }
     done()
@@ -53,3 +55,5 @@ export function registerProtocolProblems (app: FastifyInstance): void {
     response.writeHead(417, { 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body)
   })
 }
+
+export default fp(protocolProblems, { name: 'muejam-api-protocol-problems', fastify: '>=5.12.0 <6' })

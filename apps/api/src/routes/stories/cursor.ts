@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { clientError } from '../../http-errors.js'
+import { InvalidCursorError } from '../../errors.js'
 import { UUID_PATTERN } from '../schemas.js'
 
 /** Where a page of the feed ends: the last story's publication time and id. */
@@ -29,23 +29,19 @@ function encode (key: string, context: string, values: unknown[]): string {
   return `${payload}.${sign(key, context, payload).toString('base64url')}`
 }
 
-export const invalidCursor = () => clientError(400, 'invalid_cursor', 'The cursor is not one this API issued; start again without it.', {
-  extensions: { errors: [{ field: 'querystring.cursor', message: 'is not a cursor this API issued' }] }
-})
-
 /** The values a cursor of `context` holds; throws 400 `invalid_cursor` for anything altered or forged. */
 function decode (key: string, context: string, cursor: string): unknown[] {
   const [payload = '', signature = ''] = cursor.split('.')
   const expected = sign(key, context, payload)
   const given = Buffer.from(signature, 'base64url')
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalidCursor()
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InvalidCursorError()
   // A cursor signed with our key holds what encode wrote; the checks of the callers guard
   // against a leaked key.
   let decoded: unknown
   try {
     decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
   } catch {
-    throw invalidCursor()
+    throw new InvalidCursorError()
   }
   return Array.isArray(decoded) ? decoded as unknown[] : []
 }
@@ -58,7 +54,7 @@ export function encodeCursor (key: string, position: FeedPosition): string {
 export function decodeCursor (key: string, cursor: string): FeedPosition {
   const [publishedAt, id] = decode(key, FEED, cursor)
   const date = new Date(typeof publishedAt === 'string' ? publishedAt : Number.NaN)
-  if (Number.isNaN(date.getTime()) || typeof id !== 'string' || !UUID.test(id)) throw invalidCursor()
+  if (Number.isNaN(date.getTime()) || typeof id !== 'string' || !UUID.test(id)) throw new InvalidCursorError()
   return { publishedAt: date, id }
 }
 
@@ -72,6 +68,6 @@ export function encodeChapterCursor (key: string, position: ChapterListPosition)
  */
 export function decodeChapterCursor (key: string, storyId: string, cursor: string): number {
   const [story, position] = decode(key, CHAPTERS, cursor)
-  if (typeof story !== 'string' || story.toLowerCase() !== storyId.toLowerCase() || !Number.isSafeInteger(position) || (position as number) < 1) throw invalidCursor()
+  if (typeof story !== 'string' || story.toLowerCase() !== storyId.toLowerCase() || !Number.isSafeInteger(position) || (position as number) < 1) throw new InvalidCursorError()
   return position as number
 }

@@ -2,13 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Chapter } from '../../db/tables/chapters.table.js'
 import type { AuthContext } from '@muejam/auth'
-import { notYourStory, storyNotFound } from '../../http-errors.js'
+import { ChapterLimitReachedError, ChapterNotFoundError, NotYourStoryError, StoryNotFoundError } from '../../errors.js'
 import { isActiveModerator } from '../../moderators.js'
 import { ensureProfile } from '../me/repository.js'
 import { pageOf } from '../page.js'
 import { bearer, IdParams, problems } from '../schemas.js'
 import { trimBody } from '../trim-body.js'
-import { chapterLimitReached, chapterNotFound } from './chapter-errors.js'
 import { decodeChapterCursor, decodeCursor, encodeChapterCursor, encodeCursor } from './cursor.js'
 import { StoryLoader } from './story-loader.js'
 import {
@@ -65,7 +64,7 @@ function isVisibleTo (story: StoryRow, request: FastifyRequest): boolean {
  * know about.
  */
 function refuseWrite (story: StoryRow): Error {
-  return story.published_at === null ? storyNotFound() : notYourStory()
+  return story.published_at === null ? new StoryNotFoundError() : new NotYourStoryError()
 }
 
 /** The story routes; their contract is in docs/http-api.md. */
@@ -124,7 +123,7 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const story = await stories.load(request.params.id, request.signal)
-    if (story === undefined || !isVisibleTo(story, request)) throw storyNotFound()
+    if (story === undefined || !isVisibleTo(story, request)) throw new StoryNotFoundError()
     return toStory(story)
   })
 
@@ -141,9 +140,9 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const db = request.db
     const story = await findStory(db, request.params.id)
-    if (story === undefined) throw storyNotFound()
+    if (story === undefined) throw new StoryNotFoundError()
     if (story.author_user_id !== (request.auth as AuthContext).userId) throw refuseWrite(story)
-    if (!await updateStory(db, story.id, request.body)) throw storyNotFound()
+    if (!await updateStory(db, story.id, request.body)) throw new StoryNotFoundError()
     return toStory(await findStory(db, story.id) as StoryRow)
   })
 
@@ -161,10 +160,10 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const db = request.db
     const auth = request.auth as AuthContext
     const story = await findStory(db, request.params.id)
-    if (story === undefined) throw storyNotFound()
+    if (story === undefined) throw new StoryNotFoundError()
     const byAuthor = story.author_user_id === auth.userId
     if (!byAuthor && !await isActiveModerator(db, auth.userId)) throw refuseWrite(story)
-    if (!await softDeleteStory(db, story.id)) throw storyNotFound()
+    if (!await softDeleteStory(db, story.id)) throw new StoryNotFoundError()
     if (!byAuthor) request.server.audit({ event: 'story.deleted_by_moderator', actor: auth.userId, target: story.id, owner: story.author_user_id, outcome: 'success' }, request)
     // Returned, not sent: the 204 leaves only once the transaction has committed.
     reply.code(204)
@@ -183,7 +182,7 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { limit = 50, cursor } = request.query
     const db = request.dbRead
     const story = await findStory(db, request.params.id)
-    if (story === undefined || !isVisibleTo(story, request)) throw storyNotFound()
+    if (story === undefined || !isVisibleTo(story, request)) throw new StoryNotFoundError()
     const key = app.config.SECRET_KEY
     const after = cursor === undefined ? 0 : decodeChapterCursor(key, story.id, cursor)
     const rows = await listChapterEntries(db, story.id, limit, after)
@@ -200,9 +199,9 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const db = request.dbRead
     const story = await findStory(db, request.params.id)
-    if (story === undefined || !isVisibleTo(story, request)) throw storyNotFound()
+    if (story === undefined || !isVisibleTo(story, request)) throw new StoryNotFoundError()
     const chapter = await findChapter(db, story.id, request.params.position)
-    if (chapter === undefined) throw chapterNotFound()
+    if (chapter === undefined) throw new ChapterNotFoundError()
     return toChapter(chapter)
   })
 
@@ -219,9 +218,9 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const db = request.db
     const story = await findStory(db, request.params.id, { forUpdate: true })
-    if (story === undefined) throw storyNotFound()
+    if (story === undefined) throw new StoryNotFoundError()
     if (story.author_user_id !== (request.auth as AuthContext).userId) throw refuseWrite(story)
-    if (await countChapters(db, story.id) >= CHAPTERS_PER_STORY_MAX) throw chapterLimitReached()
+    if (await countChapters(db, story.id) >= CHAPTERS_PER_STORY_MAX) throw new ChapterLimitReachedError()
     const chapter = await appendChapter(db, story.id, request.body)
     reply.code(201)
     return toChapter(chapter)
