@@ -1,4 +1,3 @@
-import cors from '@fastify/cors'
 import auth from '@muejam/auth'
 import configPlugin from '@muejam/config'
 import dbPool from '@muejam/db-pool'
@@ -13,6 +12,7 @@ import type { ConfigStore } from './config/index.js'
 import { migrateToLatest } from './db/migrator.js'
 import { dbPoolOptions } from './db/options.js'
 import { authOptions, healthOptions, rateLimitOptions } from './plugin-options.js'
+import cors from './plugins/cors.js'
 import docs from './plugins/docs.js'
 import httpsRedirect from './plugins/https-redirect.js'
 import jsonDepth from './plugins/json-depth.js'
@@ -60,24 +60,9 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
   })
   if (config.SECURE_SSL_REDIRECT) await fastify.register(httpsRedirect, { publicUrl: config.PUBLIC_URL })
   await fastify.register(securityHeaders, { hsts: config.SECURE_SSL_REDIRECT })
-  // Without allowed origins there is nothing for CORS to answer: browsers get no grant.
-  if (config.CORS_ORIGINS.length > 0) {
-    // CORS answers preflights in its own hook, before any route's limit: count them (per IP) first.
-    fastify.addHook('onRequest', function limitPreflight (request, reply, done) {
-      if (request.method === 'OPTIONS') fastify.rateLimit.onRequest.call(this, request, reply, done)
-      else done()
-    })
-    await fastify.register(cors, {
-      origin: [...config.CORS_ORIGINS],
-      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-      exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit', 'ratelimit-policy'],
-      maxAge: 600
-    })
-  }
+  await fastify.register(cors, { origins: config.CORS_ORIGINS })
 
-  // Health before the plugins that register checks with it, and before authentication and
-  // rate limiting, whose hooks its routes never see.
+  // Before authentication and rate limiting, whose hooks its routes never see.
   await fastify.register(health, healthOptions(config, VERSION))
   await fastify.register(timeouts, { timeoutMs: config.REQUEST_TIMEOUT_MS })
   await fastify.register(dbPool, dbPoolOptions(config))

@@ -1,0 +1,28 @@
+import cors from '@fastify/cors'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+export interface CorsOptions {
+  /** Exact origins granted; none means no CORS answer at all. */
+  origins: readonly string[]
+}
+
+/** CORS for the allowed browser origins, with preflights counted against the caller's rate limit. */
+async function corsPlugin (app: FastifyInstance, { origins }: CorsOptions) {
+  // Without allowed origins there is nothing for CORS to answer: browsers get no grant.
+  if (origins.length === 0) return
+  // CORS answers preflights in its own hook, before any route's limit: count them (per IP) first.
+  app.addHook('onRequest', function limitPreflight (request, reply, done) {
+    if (request.method === 'OPTIONS') app.rateLimit.onRequest.call(this, request, reply, done)
+    else done()
+  })
+  await app.register(cors, {
+    origin: [...origins],
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit', 'ratelimit-policy'],
+    maxAge: 600
+  })
+}
+
+export default fp(corsPlugin, { name: 'muejam-api-cors', fastify: '>=5.12.0 <6' })
