@@ -54,7 +54,7 @@ function hideRowData (error: unknown): void {
  */
 export function toClientError (error: unknown): unknown {
   hideRowData(error)
-  return sqlState(error) === '23505' ? new DbConflictError(error) : error
+  return sqlState(error) === '23505' ? new DbConflictError({ cause: error }) : error
 }
 
 /**
@@ -64,5 +64,5 @@ export function toClientError (error: unknown): unknown {
 export function cancelledError (signal: AbortSignal, cause?: unknown): Error {
   const reason: unknown = signal.reason
   if (reason instanceof Error && typeof (reason as { statusCode?: unknown }).statusCode === 'number') return reason
-  return new DbQueryCancelledError(cause)
+  return new DbQueryCancelledError({ cause })
 }

@@ -1,3 +1,4 @@
+import { createOptionValidators } from '@muejam/problem'
 import { InvalidOptionError } from './errors.js'
 
 /** One PostgreSQL server (the primary or a replica). */
@@ -59,27 +60,21 @@ export interface ResolvedDbPoolOptions {
   healthCheck: boolean
 }
 
-function integer (name: string, value: unknown, fallback: number, min: number, max = 2_147_483_647): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(`${name} must be a whole number from ${min} to ${max}`)
-  }
-  return value
-}
+const option = createOptionValidators(InvalidOptionError)
 
 // Messages name the option, never the URL: it may carry a password.
 function endpoint (name: string, value: unknown): DbEndpointOptions {
-  if (value === null || typeof value !== 'object') throw new InvalidOptionError(`${name} must be an object with a connectionString`)
+  if (value === null || typeof value !== 'object') throw new InvalidOptionError(name, 'must be an object with a connectionString')
   const { connectionString, password } = value as Partial<DbEndpointOptions>
   let url: URL | undefined
   try {
     url = typeof connectionString === 'string' ? new URL(connectionString) : undefined
   } catch {}
   if (url === undefined || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
-    throw new InvalidOptionError(`${name}.connectionString must be a postgres:// or postgresql:// URL`)
+    throw new InvalidOptionError(`${name}.connectionString`, 'must be a postgres:// or postgresql:// URL')
   }
   if (password !== undefined && typeof password !== 'function') {
-    throw new InvalidOptionError(`${name}.password must be a function that returns the password`)
+    throw new InvalidOptionError(`${name}.password`, 'must be a function that returns the password')
   }
   return { connectionString: connectionString as string, ...(password ? { password } : {}) }
 }
@@ -88,30 +83,27 @@ function endpoint (name: string, value: unknown): DbEndpointOptions {
 export function resolveOptions (options: DbPoolOptions): ResolvedDbPoolOptions {
   const { primary, replicas = [], embedded } = options
   if ((primary === undefined) === (embedded === undefined)) {
-    throw new InvalidOptionError('exactly one of primary and embedded is required')
+    throw new InvalidOptionError('primary', 'exactly one of primary and embedded is required')
   }
-  if (!Array.isArray(replicas)) throw new InvalidOptionError('replicas must be an array')
+  if (!Array.isArray(replicas)) throw new InvalidOptionError('replicas', 'must be an array')
   if (embedded !== undefined) {
     if (embedded === null || typeof embedded.dataDir !== 'string' || embedded.dataDir === '') {
-      throw new InvalidOptionError('embedded.dataDir must be a directory or memory://')
+      throw new InvalidOptionError('embedded.dataDir', 'must be a directory or memory://')
     }
-    if (replicas.length > 0) throw new InvalidOptionError('replicas cannot be combined with an embedded database')
-  }
-  if (options.applicationName !== undefined && typeof options.applicationName !== 'string') {
-    throw new InvalidOptionError('applicationName must be a string')
+    if (replicas.length > 0) throw new InvalidOptionError('replicas', 'cannot be combined with an embedded database')
   }
   return {
     primary: primary === undefined ? undefined : endpoint('primary', primary),
     replicas: replicas.map((replica, index) => endpoint(`replicas[${index}]`, replica)),
     embedded: embedded === undefined ? undefined : { dataDir: embedded.dataDir },
-    poolMax: integer('poolMax', options.poolMax, 20, 1, 10_000),
-    connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs, 5000, 1),
-    idleTimeoutMs: integer('idleTimeoutMs', options.idleTimeoutMs, 30_000, 0),
-    statementTimeoutMs: integer('statementTimeoutMs', options.statementTimeoutMs, 30_000, 0),
-    replicaRetryMs: integer('replicaRetryMs', options.replicaRetryMs, 5000, 0),
-    transactionRetries: integer('transactionRetries', options.transactionRetries, 3, 0, 10),
-    retryAfterSeconds: integer('retryAfterSeconds', options.retryAfterSeconds, 1, 1, 3600),
-    applicationName: options.applicationName,
-    healthCheck: options.healthCheck ?? true
+    poolMax: option.integer('poolMax', options.poolMax, { min: 1, max: 10_000, default: 20 }),
+    connectTimeoutMs: option.milliseconds('connectTimeoutMs', options.connectTimeoutMs, { min: 1, default: 5000 }),
+    idleTimeoutMs: option.milliseconds('idleTimeoutMs', options.idleTimeoutMs, { default: 30_000 }),
+    statementTimeoutMs: option.milliseconds('statementTimeoutMs', options.statementTimeoutMs, { default: 30_000 }),
+    replicaRetryMs: option.milliseconds('replicaRetryMs', options.replicaRetryMs, { default: 5000 }),
+    transactionRetries: option.integer('transactionRetries', options.transactionRetries, { max: 10, default: 3 }),
+    retryAfterSeconds: option.integer('retryAfterSeconds', options.retryAfterSeconds, { min: 1, max: 3600, default: 1 }),
+    applicationName: option.string('applicationName', options.applicationName),
+    healthCheck: option.boolean('healthCheck', options.healthCheck, { default: true })
   }
 }

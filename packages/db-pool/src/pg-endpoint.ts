@@ -108,7 +108,7 @@ export class PgEndpoint implements OwnedDatabase {
       /* c8 ignore next 4 */
       const timer = setTimeout(() => {
         settle()
-        reject(new DbUnavailableError(retryAfterSeconds, new Error(`no connection to ${this.name} within ${connectTimeoutMs} ms`)))
+        reject(new DbUnavailableError(retryAfterSeconds, { cause: new Error(`no connection to ${this.name} within ${connectTimeoutMs} ms`) }))
       }, connectTimeoutMs)
       const onAbort = () => {
         settle()
@@ -122,7 +122,7 @@ export class PgEndpoint implements OwnedDatabase {
       }, (error: unknown) => {
         if (settled) return
         settle()
-        reject(new DbUnavailableError(retryAfterSeconds, error))
+        reject(new DbUnavailableError(retryAfterSeconds, { cause: error }))
       })
     })
   }

@@ -93,7 +93,7 @@ export class PGliteDatabase implements OwnedDatabase {
       }
       const timer = setTimeout(() => {
         leave()
-        reject(new DbUnavailableError(this.#settings.retryAfterSeconds, new Error(`the embedded database stayed busy for ${this.#settings.connectTimeoutMs} ms`)))
+        reject(new DbUnavailableError(this.#settings.retryAfterSeconds, { cause: new Error(`the embedded database stayed busy for ${this.#settings.connectTimeoutMs} ms`) }))
       }, this.#settings.connectTimeoutMs)
       const onAbort = () => {
         leave()

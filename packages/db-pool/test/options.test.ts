@@ -36,25 +36,26 @@ t.test('bad options stop registration with MUEJAM_DB_POOL_INVALID_OPTION and nev
   const cases: Array<[RegExp, unknown]> = [
     [/exactly one of primary and embedded/, {}],
     [/exactly one of primary and embedded/, { primary, embedded: { dataDir: 'memory://' } }],
-    [/primary must be an object/, { primary: 'postgres://db/app' }],
-    [/primary.connectionString must be a postgres/, { primary: { connectionString: 'mysql://user:s3cr3t@db/app' } }],
-    [/primary.connectionString must be a postgres/, { primary: { connectionString: 'not a url s3cr3t' } }],
-    [/primary.connectionString must be a postgres/, { primary: { connectionString: 42 } }],
-    [/primary.password must be a function/, { primary: { ...primary, password: 's3cr3t' } }],
-    [/replicas must be an array/, { primary, replicas: primary }],
+    [/"primary": must be an object/, { primary: 'postgres://db/app' }],
+    [/"primary.connectionString": must be a postgres/, { primary: { connectionString: 'mysql://user:s3cr3t@db/app' } }],
+    [/"primary.connectionString": must be a postgres/, { primary: { connectionString: 'not a url s3cr3t' } }],
+    [/"primary.connectionString": must be a postgres/, { primary: { connectionString: 42 } }],
+    [/"primary.password": must be a function/, { primary: { ...primary, password: 's3cr3t' } }],
+    [/"replicas": must be an array/, { primary, replicas: primary }],
     [/replicas\[1\].connectionString/, { primary, replicas: [primary, { connectionString: 'http://x' }] }],
     [/embedded.dataDir/, { embedded: { dataDir: '' } }],
     [/embedded.dataDir/, { embedded: null }],
-    [/replicas cannot be combined/, { embedded: { dataDir: 'memory://' }, replicas: [primary] }],
-    [/applicationName must be a string/, { primary, applicationName: 7 }],
-    [/poolMax must be a whole number from 1/, { primary, poolMax: 0 }],
+    [/"replicas": cannot be combined/, { embedded: { dataDir: 'memory://' }, replicas: [primary] }],
+    [/"applicationName": must be a string/, { primary, applicationName: 7 }],
+    [/"poolMax": must be an integer from 1 to 10000/, { primary, poolMax: 0 }],
     [/poolMax/, { primary, poolMax: 1.5 }],
     [/connectTimeoutMs/, { primary, connectTimeoutMs: 0 }],
     [/idleTimeoutMs/, { primary, idleTimeoutMs: -1 }],
     [/statementTimeoutMs/, { primary, statementTimeoutMs: '30s' }],
     [/replicaRetryMs/, { primary, replicaRetryMs: -5 }],
-    [/transactionRetries must be a whole number from 0 to 10/, { primary, transactionRetries: 11 }],
-    [/retryAfterSeconds/, { primary, retryAfterSeconds: 0 }]
+    [/"transactionRetries": must be an integer from 0 to 10/, { primary, transactionRetries: 11 }],
+    [/retryAfterSeconds/, { primary, retryAfterSeconds: 0 }],
+    [/"healthCheck": must be true or false/, { primary, healthCheck: 'yes' }]
   ]
   for (const [message, options] of cases) {
     const app = Fastify()
