@@ -6,7 +6,9 @@
 // checked against the example file it shows.
 //
 // KEEP_EXAMPLES_DIR=1 keeps the temporary project (its path is printed) to look into a failure.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { buildPublicPackages, packPublicPackages, publicPackages, root, run } from './public-packages.mjs'
@@ -62,6 +64,38 @@ function assertOnlyTarballs (project, packages) {
   if (missing.length > 0) throw new Error(`not installed: ${missing.map((pkg) => pkg.name).join(', ')}`)
 }
 
+/**
+ * Runs `install(registryUrl)` with a registry of our scope that knows no package: npm may look
+ * our names up (it does for peers the tarballs also provide) and is told at once that none
+ * exists there, so whatever of ours it installs can only come from the tarballs. Resolves with
+ * the names it asked for.
+ */
+async function withEmptyScopeRegistry (install) {
+  const asked = new Set()
+  const server = createServer((request, response) => {
+    asked.add(decodeURIComponent(request.url.slice(1)))
+    response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}')
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    await install(`http://127.0.0.1:${server.address().port}/`)
+  } finally {
+    server.close()
+  }
+  return [...asked].sort()
+}
+
+function runAsync (command, args, cwd) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: 'inherit' })
+    child.once('error', reject)
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve()
+      else reject(new Error(`Command failed: ${command} ${args.join(' ')} (${signal ?? `exit code ${code}`})`))
+    })
+  })
+}
+
 function testFiles (dir) {
   return readdirSync(dir, { recursive: true })
     .filter((file) => String(file).endsWith('.test.js'))
@@ -87,11 +121,13 @@ try {
   mkdirSync(project)
   run('npm', ['init', '-y', '--silent'], project, { stdio: 'ignore' })
   run('npm', ['pkg', 'set', 'type=module', 'private=true'], project)
-  // A package of ours the tarballs do not provide must fail the install, never come from a registry.
-  writeFileSync(join(project, '.npmrc'), '@muejam:registry=http://127.0.0.1:9/\n')
   const hostDependencies = HOST_DEPENDENCIES.map((name) => `${name}@${workspaceVersion(name)}`)
   console.log(`  npm install <${tarballs.length} tarballs> ${hostDependencies.join(' ')}`)
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, ...hostDependencies], project)
+  const asked = await withEmptyScopeRegistry((registry) => runAsync('npm', [
+    'install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `--@muejam:registry=${registry}`,
+    ...tarballs, ...hostDependencies
+  ], project))
+  if (asked.length > 0) console.log(`  npm looked up, and was refused: ${asked.join(', ')}`)
   assertOnlyTarballs(project, packages)
 
   step('copy examples/service in and type-check it against the packed .d.ts files')
