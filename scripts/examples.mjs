@@ -103,7 +103,15 @@ function testFiles (dir) {
     .sort()
 }
 
+/** Passed and failed tests, from the TAP summary node:test writes. */
+function testCounts (tapReport) {
+  const report = existsSync(tapReport) ? readFileSync(tapReport, 'utf8') : ''
+  const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(report)?.[1] ?? 0)
+  return { passed: count('pass'), failed: count('fail') + count('cancelled') }
+}
+
 const packages = publicPackages()
+let counts = { passed: 0, failed: 0 }
 const workdir = mkdtempSync(join(tmpdir(), 'muejam-examples-'))
 const project = join(workdir, 'service')
 let failure = null
@@ -138,7 +146,16 @@ try {
   run('node', [join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], project)
 
   step('run its tests against PostgreSQL and Redis')
-  run('node', ['--test', '--test-reporter=spec', ...testFiles(join(project, 'dist', 'test'))], project)
+  const tapReport = join(workdir, 'report.tap')
+  try {
+    run('node', [
+      '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tapReport}`,
+      ...testFiles(join(project, 'dist', 'test'))
+    ], project)
+  } finally {
+    counts = testCounts(tapReport)
+  }
 } catch (error) {
   failure = error
 } finally {
@@ -149,10 +166,12 @@ try {
 step('README openings against examples/')
 const readmeProblems = checkReadmeExamples()
 for (const problem of readmeProblems) console.error(problem)
+if (readmeProblems.length === 0) console.log('  every public package README opens with its example file')
 
 if (failure) {
   // A failed command has printed its own output above: its first line names it.
   console.error(`\nexamples: failed: ${String(failure.message).split('\n')[0]}`)
 }
-if (failure || readmeProblems.length > 0) process.exit(1)
 step('done')
+console.log(`examples: ${counts.passed} passed, ${counts.failed + readmeProblems.length + (failure && counts.failed === 0 ? 1 : 0)} failed`)
+if (failure || readmeProblems.length > 0) process.exit(1)
