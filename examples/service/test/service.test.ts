@@ -205,15 +205,6 @@ describe('health (@muejam/health): readiness', () => {
   })
 })
 
-describe('observability (@muejam/observability): metrics', () => {
-  it('exports request durations and the plugins\' metrics under the notes_ prefix', async () => {
-    const response = await fetch(`${service.url}/metrics`)
-    assert.equal(response.status, 200)
-    const text = await response.text()
-    assert.match(text, /^notes_http_request_duration_seconds_count\{/m)
-  })
-})
-
 describe('rate-limit (@muejam/rate-limit): per identity and per IP', () => {
   async function spend (path: string, token?: string) {
     const first = await call(path, token === undefined ? {} : { token })
@@ -248,5 +239,26 @@ describe('rate-limit (@muejam/rate-limit): per identity and per IP', () => {
 
     const signedIn = await call('/notes', { token: await accessToken('user-carol') })
     assert.equal(signedIn.status, 200, 'a signed-in caller from that IP is counted by identity')
+  })
+})
+
+describe('observability (@muejam/observability): metrics under the notes_ prefix', () => {
+  it('exports request durations and what each plugin counted', async () => {
+    const response = await fetch(`${service.url}/metrics`)
+    assert.equal(response.status, 200)
+    const text = await response.text()
+    const value = (series: string) => {
+      const line = text.split('\n').find((entry) => entry.startsWith(`${series} `))
+      assert.ok(line !== undefined, `${series} is exported`)
+      return Number(line.slice(series.length + 1))
+    }
+    assert.ok(value('notes_http_request_duration_seconds_count{method="GET",route="/notes",status="200"}') > 0)
+    assert.equal(value('notes_auth_failures_total{reason="token_invalid_audience"}'), 1)
+    assert.equal(value('notes_auth_failures_total{reason="token_missing_claim"}'), 1)
+    assert.equal(value('notes_rate_limit_refused_total'), 2)
+    assert.equal(value('notes_request_timeouts_total'), 1)
+    assert.ok(value('notes_db_pool_connections{pool="primary"}') >= 1)
+    assert.equal(value('notes_health_check_status{check="database",status="healthy"}'), 1)
+    assert.equal(value('notes_health_check_status{check="cache",status="healthy"}'), 1)
   })
 })
