@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { problemPlugin } from './plugin.js'
 export { InvalidOptionError } from './errors.js'
+export { clientAddress, clientNetwork } from './client-network.js'
 export { createOptionError, type InvalidOptionErrorConstructor } from './option-error.js'
 export type { InvalidOptionError as InvalidOptionErrorInstance } from './option-error.js'
 export {
@@ -24,6 +25,8 @@ export {
   type ProblemErrorOptions,
   type ProblemErrorSpec
 } from './problem-error.js'
+export { createMissingPeerError, isModuleNotFound, type MissingPeerErrorConstructor } from './missing-peer.js'
+export type { MissingPeerError as MissingPeerErrorInstance } from './missing-peer.js'
 export { DEFAULT_TYPE_BASE, renderProblem, sendProblem, toProblem, type MapError, type ProblemBody, type RenderOptions } from './problem-body.js'
 export { problemPlugin, type ProblemOptions } from './plugin.js'
 
