@@ -1,3 +1,5 @@
+import { createMissingPeerError } from '@muejam/problem'
+
 /** One thing wrong with the configuration, described without its value. */
 export interface Problem {
   variable: string
@@ -34,3 +36,6 @@ function formatProblems (problems: readonly Problem[]): string {
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`
   return `Invalid configuration (${count}):\n${lines.join('\n')}`
 }
+
+/** The optional peer a configured source needs is not installed. */
+export const MissingPeerError = createMissingPeerError('@muejam/config')

@@ -1,6 +1,6 @@
-import { ConfigError, type Problem, type RuleProblem } from './errors.js'
+import { ConfigError, MissingPeerError, type Problem, type RuleProblem } from './errors.js'
 import { readFileSecrets } from './file-secrets.js'
-import { fetchSecretValues, loadSdk, MissingSdkError, SDK_PACKAGE } from './secrets-manager.js'
+import { fetchSecretValues, loadSdk, SDK_PACKAGE } from './secrets-manager.js'
 import type { ConfigSource, Env, Schema } from './types.js'
 import { InvalidValue, type DefaultValue, type Variable } from './variable.js'
 
@@ -70,8 +70,8 @@ async function mergeSecretsManager (
     }
     return undefined
   } catch (error) {
-    if (error instanceof MissingSdkError) {
-      return { variable: 'AWS_SECRETS_MANAGER_SECRET_ID', problem: error.message, fix: `npm install ${SDK_PACKAGE}, or unset AWS_SECRETS_MANAGER_SECRET_ID` }
+    if (error instanceof MissingPeerError) {
+      return { variable: 'AWS_SECRETS_MANAGER_SECRET_ID', problem: `needs ${SDK_PACKAGE}, which is not installed (npm install ${SDK_PACKAGE})`, fix: `npm install ${SDK_PACKAGE}, or unset AWS_SECRETS_MANAGER_SECRET_ID` }
     }
     return {
       variable: 'AWS_SECRETS_MANAGER_SECRET_ID',

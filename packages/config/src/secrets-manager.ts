@@ -1,4 +1,6 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import { isModuleNotFound } from '@muejam/problem'
+import { MissingPeerError } from './errors.js'
 import type { Env } from './types.js'
 
 export type Sdk = typeof import('@aws-sdk/client-secrets-manager')
@@ -26,27 +28,17 @@ function createClient (sdk: Sdk, env: Env): SecretsManagerClient {
 
 export const SDK_PACKAGE = '@aws-sdk/client-secrets-manager'
 
-/** The SDK is an optional peer: missing, it is reported with the command that installs it. */
-export class MissingSdkError extends Error {
-  constructor (readonly packageName: string) {
-    super(`needs ${packageName}, which is not installed (npm install ${packageName})`)
-    this.name = 'MissingSdkError'
-  }
-}
-
 /**
  * Loaded on demand: the SDK costs ~20 MB of memory that services without Secrets Manager
- * should not pay, and they need not install it. `moduleName` is replaceable for tests.
+ * should not pay, and they need not install it. Missing, it is a `MissingPeerError` naming
+ * the command that installs it. `moduleName` is replaceable for tests. The import is made
+ * here: a name resolves from the importing file's package.
  */
 export async function loadSdk (moduleName: string = SDK_PACKAGE): Promise<Sdk> {
   try {
     return await import(moduleName) as Sdk
   } catch (error) {
-    // Loaders (TypeScript runners) may rethrow without Node's ERR_MODULE_NOT_FOUND code.
-    const message = String((error as Error | undefined)?.message)
-    if (message.includes(`Cannot find package '${moduleName}'`) || message.includes(`Cannot find module '${moduleName}'`)) {
-      throw new MissingSdkError(SDK_PACKAGE)
-    }
+    if (isModuleNotFound(error, moduleName)) throw new MissingPeerError('AWS Secrets Manager (AWS_SECRETS_MANAGER_SECRET_ID)', SDK_PACKAGE)
     throw error
   }
 }

@@ -174,8 +174,9 @@ t.test('the SDK\'s generic endpoint and region variables work too; missing crede
 
 t.test('without the optional SDK installed, Secrets Manager is a problem naming the package to install', async (t) => {
   await t.rejects(loadSdk('@aws-sdk/client-secrets-manager-not-installed'), {
-    name: 'MissingSdkError',
-    message: 'needs @aws-sdk/client-secrets-manager, which is not installed (npm install @aws-sdk/client-secrets-manager)'
+    name: 'MissingPeerError',
+    code: 'MUEJAM_CONFIG_MISSING_PEER',
+    message: 'AWS Secrets Manager (AWS_SECRETS_MANAGER_SECRET_ID) needs the optional peer dependency @aws-sdk/client-secrets-manager, which is not installed: run `npm install @aws-sdk/client-secrets-manager`'
   })
   const error = await ConfigStore.load({
     env: { AWS_SECRETS_MANAGER_SECRET_ID: 'service/prod' },

@@ -1,14 +1,10 @@
-import createError from '@fastify/error'
-import { createOptionError, createProblemError } from '@muejam/problem'
+import { createMissingPeerError, createOptionError, createProblemError } from '@muejam/problem'
 
 /** Thrown at registration when an option is missing or out of range. */
 export const InvalidOptionError = createOptionError('@muejam/db-pool')
 
 /** An optional peer dependency a configured feature needs is not installed. */
-export const MissingPeerError = createError<[string, string, string]>(
-  'MUEJAM_DB_POOL_MISSING_PEER',
-  '%s needs the optional peer dependency %s, which is not installed: run `npm install %s`'
-)
+export const MissingPeerError = createMissingPeerError('@muejam/db-pool')
 
 /**
  * No connection could be had within `connectTimeoutMs` (pool exhausted, database down or

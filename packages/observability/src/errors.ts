@@ -1,5 +1,5 @@
 import createError from '@fastify/error'
-import { createOptionError, createProblemError } from '@muejam/problem'
+import { createMissingPeerError, createOptionError, createProblemError } from '@muejam/problem'
 
 /** A registration option is missing, of the wrong type or out of range. */
 export const InvalidOptionError = createOptionError('@muejam/observability')
@@ -19,10 +19,7 @@ export const DuplicateMetricError = createError<'MUEJAM_OBSERVABILITY_DUPLICATE_
 )
 
 /** An optional peer dependency a configured feature needs is not installed. */
-export const MissingPeerError = createError<'MUEJAM_OBSERVABILITY_MISSING_PEER', [string, string, string]>(
-  'MUEJAM_OBSERVABILITY_MISSING_PEER',
-  '%s needs the optional peer dependency %s, which is not installed: run `npm install %s`'
-)
+export const MissingPeerError = createMissingPeerError('@muejam/observability')
 
 /** What a client sees when it scrapes `/metrics` without the right bearer token: 401 `unauthenticated`. */
 export const MetricsUnauthorizedError = createProblemError({

@@ -1,12 +1,8 @@
+import { isModuleNotFound } from '@muejam/problem'
 import { MissingPeerError } from './errors.js'
 
-function isMissing (error: unknown, moduleName: string): boolean {
-  const { code, message } = error as { code?: unknown, message?: unknown }
-  // Only the package itself: a dependency missing inside an installed package is another
-  // fault. Module loader hooks (TypeScript runners) may rethrow Node's error without its code.
-  return (code === 'ERR_MODULE_NOT_FOUND' || (typeof message === 'string' && message.startsWith('Cannot find'))) &&
-    typeof message === 'string' && message.includes(`'${moduleName}'`)
-}
+// Resolution and import are made here, not in @muejam/problem: a name resolves from the
+// importing file's package, and under pnpm only this package sees its own peers.
 
 /**
  * Fails now, with the command that fixes it, when the optional peer `moduleName` is not
@@ -16,7 +12,7 @@ export function assertInstalled (moduleName: string, feature: string): void {
   try {
     import.meta.resolve(moduleName)
   } catch (error) {
-    if (isMissing(error, moduleName)) throw new MissingPeerError(feature, moduleName, moduleName)
+    if (isModuleNotFound(error, moduleName)) throw new MissingPeerError(feature, moduleName)
     throw error
   }
 }
@@ -26,7 +22,7 @@ export async function importOptionalPeer<T> (moduleName: string, feature: string
   try {
     return await import(moduleName) as T
   } catch (error) {
-    if (isMissing(error, moduleName)) throw new MissingPeerError(feature, moduleName, moduleName)
+    if (isModuleNotFound(error, moduleName)) throw new MissingPeerError(feature, moduleName)
     throw error
   }
 }
