@@ -3,9 +3,11 @@ import { SECRET_VARIABLES, type Config } from './config/index.js'
 import { loggerOptions, requestIdFrom, type SecretRedactor } from '@muejam/observability'
 import { serverTimeouts } from '@muejam/timeouts'
 import { sendProblem } from '@muejam/problem'
-import { LogController, type FastifyHttpOptions } from 'fastify'
+import type { FastifyHttpOptions } from 'fastify'
 import { clientErrorHandler } from './plugins/protocol-errors.js'
 import { toProblem } from './problem.js'
+import { prettyLogStream, wantsPrettyLogs, type LogOutput } from './server-log-output.js'
+import { RequestLogController } from './server-request-log.js'
 
 /** Every secret value of the configuration, to scrub from logs and error reports. */
 export function secretValues (config: Config): string[] {
@@ -16,12 +18,14 @@ export function secretValues (config: Config): string[] {
 }
 
 /** Fastify options derived from the configuration; shared by the server and the tests. */
-export function serverOptions (config: Config, secrets: SecretRedactor): FastifyHttpOptions<Server> {
+export function serverOptions (config: Config, secrets: SecretRedactor, output: LogOutput = process.stdout): FastifyHttpOptions<Server> {
   const timeouts = serverTimeouts({ requestTimeoutMs: Math.max(config.REQUEST_TIMEOUT_MS, 1000) })
+  const logger = loggerOptions({ level: config.LOG_LEVEL, secrets })
   return {
-    logger: loggerOptions({ level: config.LOG_LEVEL, secrets }),
-    // Access logs belong to the load balancer; errors, audit events and lifecycle are logged.
-    logController: new LogController({ disableRequestLogging: true }),
+    logger: wantsPrettyLogs(config, output) ? { ...logger, stream: prettyLogStream(output) } : logger,
+    // Access logs belong to the load balancer; errors, audit events and lifecycle are logged,
+    // and at debug one line per answered request.
+    logController: new RequestLogController(),
     trustProxy: config.TRUST_PROXY.length > 0 ? [...config.TRUST_PROXY] : false,
     bodyLimit: config.BODY_LIMIT_BYTES,
     genReqId: requestIdFrom,

@@ -207,8 +207,12 @@ export interface StartOptions {
   startTimeoutMs?: number
   /** At teardown: SIGTERM, then SIGKILL after this long, in ms. Default: 10000. */
   stopGraceMs?: number
-  /** Working directory (the development issuer keeps its keys under `<cwd>/.data/dev-keys`). Default: apps/api. */
+  /** Working directory. Default: apps/api. */
   cwd?: string
+  /** The server entry point to run. Default: apps/api's `dist/server.js`. */
+  serverJs?: string
+  /** Runs the server under `script`, so its stdout and stderr are a pseudo-terminal, as in a developer's shell. */
+  terminal?: boolean
   /**
    * Whether the process trusts the tokens of `authHeaders()` (TEST_AUTH_ENV under `env`).
    * Default: true; false leaves the issuer to `env`.
@@ -221,11 +225,16 @@ export interface StartOptions {
  * false, the test issuer) on a free port and waits until it is live. It is stopped at
  * teardown if it is still running.
  */
-export async function startApiProcess (t: Test, env: Record<string, string>, { startTimeoutMs = 30_000, stopGraceMs = 10_000, cwd = API_ROOT, testAuth = true }: StartOptions = {}): Promise<ApiProcess> {
+export async function startApiProcess (t: Test, env: Record<string, string>, { startTimeoutMs = 30_000, stopGraceMs = 10_000, cwd = API_ROOT, testAuth = true, serverJs = SERVER_JS, terminal = false }: StartOptions = {}): Promise<ApiProcess> {
+  // `script -qec <command> /dev/null` gives the command a pseudo-terminal, copies what it
+  // writes to script's stdout, and exits with its code; exec lets signals reach node itself.
+  const [file, args] = terminal
+    ? ['script', ['-qec', `exec ${shellQuote(process.execPath)} ${shellQuote(serverJs)}`, '/dev/null']]
+    : [process.execPath, [serverJs]]
   // A free port can be taken between the probe and the server's listen(): try another.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort()
-    const child = spawn(process.execPath, [SERVER_JS], {
+    const child = spawn(file, args, {
       cwd,
       env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...(testAuth ? TEST_AUTH_ENV : {}), ...env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe']
@@ -240,6 +249,10 @@ export async function startApiProcess (t: Test, env: Record<string, string>, { s
       throw error
     }
   }
+}
+
+function shellQuote (text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`
 }
 
 /** Starts `count` API processes with the same `env`, side by side. */
