@@ -22,6 +22,7 @@ import securityHeaders from './plugins/security-headers.js'
 import validation from './plugins/validation.js'
 import { problemOptions } from './problem.js'
 import meRoutes from './routes/me/index.js'
+import methodNotAllowed from './routes/method-not-allowed.js'
 import storyRoutes from './routes/stories/index.js'
 import { secretValues } from './server-options.js'
 import { VERSION } from './version.js'
@@ -42,6 +43,7 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
   // Before any plugin that adds routes: a context takes its parent's error handler when it is
   // created, so /metrics refusals are problem+json too.
   await fastify.register(problem, problemOptions(config.DEBUG && !production))
+  await fastify.register(methodNotAllowed)
   // Likewise for the validator: every route's schemas, health and metrics included.
   await fastify.register(validation)
   await fastify.register(jsonDepth)

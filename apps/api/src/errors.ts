@@ -47,3 +47,23 @@ export const HostMissingError = createProblemError({
   message: () => 'An HTTP/1.1 request needs a Host header.',
   name: 'HostMissingError'
 })
+
+export const PreconditionFailedError = createProblemError({
+  code: 'precondition_failed',
+  statusCode: 412,
+  message: () => 'The resource has changed since the entity tag of If-Match (or it matches If-None-Match); read it again and retry with its new ETag.'
+})
+
+export const MethodNotAllowedError = createProblemError({
+  code: 'method_not_allowed',
+  statusCode: 405,
+  message: (method: string, allowed: readonly string[]) => `${method} is not allowed here; allowed: ${allowed.join(', ')}.`,
+  headers: (_method: string, allowed: readonly string[]) => ({ allow: allowed.join(', ') })
+})
+
+/** The body @muejam/problem's own not-found handler writes, for the API's handler that also answers 405. */
+export const RouteNotFoundError = createProblemError({
+  code: 'route_not_found',
+  statusCode: 404,
+  message: (method: string, path: string) => `No route for ${method} ${path}`
+})

@@ -20,9 +20,12 @@ function invalidInput (error: unknown): ProblemError | undefined {
   return isDataException(error) ? new InvalidInputError({ cause: error }) : undefined
 }
 
-/** `@muejam/problem`'s options for this API; `debug` puts stack traces into 5xx bodies (never in production). */
+/**
+ * `@muejam/problem`'s options for this API; `debug` puts stack traces into 5xx bodies (never in
+ * production). Unmatched requests are answered by routes/method-not-allowed.ts (404 or 405).
+ */
 export function problemOptions (debug: boolean): ProblemOptions {
-  return { typeBase: PROBLEM_TYPE_BASE, debug, mapError: invalidInput }
+  return { typeBase: PROBLEM_TYPE_BASE, debug, mapError: invalidInput, notFound: false }
 }
 
 /** Renders any error as the API's problem, for answers written outside the error handler. */

@@ -15,7 +15,8 @@ t.test('pnpm migrate (dist/db/migrate.js) creates the schema with its constraint
   const env = { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'info', NODE_ENV: 'test' }
   const first = await run(process.execPath, [migrateScript], { env })
   t.match(first.stdout, /"migration":"20261127120000_initial_schema","status":"Success"/)
-  t.match(first.stdout, /"applied":1/)
+  t.match(first.stdout, /"migration":"20261201120100_stories_by_author_created","status":"Success"/)
+  t.match(first.stdout, /"applied":3/)
   const second = await run(process.execPath, [migrateScript], { env })
   t.match(second.stdout, /"applied":0,"msg":"the database is up to date"/)
 
@@ -28,7 +29,10 @@ t.test('pnpm migrate (dist/db/migrate.js) creates the schema with its constraint
   t.match(byName.chapters_story_id_position_key, /UNIQUE.*\(story_id, "?position"?\)/, 'chapter order is unique and indexed')
   t.match(byName.user_profiles_clerk_user_id_key, /UNIQUE.*\(clerk_user_id\)/, 'profiles are found by Clerk id')
   t.match(byName.user_profiles_handle_key, /UNIQUE.*\(handle\)/)
-  t.ok(byName.stories_author_id_idx)
+  t.match(byName.stories_author_created_idx, /\(author_id, created_at DESC, id DESC\) WHERE \(deleted_at IS NULL\)/, 'an author\'s stories are indexed newest first')
+  t.notOk(byName.stories_author_id_idx, 'the plain author index it replaces is gone')
+  const { rows: [constraint] } = await sql<{ deferrable: boolean, deferred: boolean }>`select condeferrable as deferrable, condeferred as deferred from pg_constraint where conname = 'chapters_story_id_position_key'`.execute(db)
+  t.same(constraint, { deferrable: true, deferred: false }, 'chapter positions are checked at the end of each statement, so one UPDATE can shift them')
   t.match(byName.moderator_roles_active_user_idx, /WHERE \(is_active = true\)/)
 
   const plan = await sql<{ 'QUERY PLAN': string }>`explain select id from stories where published_at is not null and deleted_at is null order by published_at desc, id desc limit 21`.execute(db)
@@ -63,14 +67,19 @@ t.test('a failed migration is reported and the process exits non-zero', async (t
   t.match((invalid as { stderr: string }).stderr, /DATABASE_URL/)
 })
 
-t.test('the down migration removes every table', async (t) => {
+t.test('the down migrations, run to the start, remove every table', async (t) => {
   const database = await createTestDatabase(t, 'api_migrate_down')
   const db = inspectDatabase(t, database.url)
   await migrateToLatest(db)
-  const { Migrator } = await import('kysely')
+  const { Migrator, NO_MIGRATIONS } = await import('kysely')
   const { migrationProvider } = await import('../src/db/migration-provider.js')
-  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateDown()
+  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateTo(NO_MIGRATIONS)
   t.equal(error, undefined)
+  t.same(results?.map((result) => [result.migrationName, result.direction, result.status]), [
+    ['20261201120100_stories_by_author_created', 'Down', 'Success'],
+    ['20261201120000_deferrable_chapter_positions', 'Down', 'Success'],
+    ['20261127120000_initial_schema', 'Down', 'Success']
+  ])
   const tables = await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = 'public' and table_name not like 'kysely%'`.execute(db)
   t.same(tables.rows, [])
 })

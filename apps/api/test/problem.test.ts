@@ -3,12 +3,15 @@ import t from 'tap'
 import problem from '@muejam/problem'
 import validation from '../src/plugins/validation.js'
 import { problemOptions } from '../src/problem.js'
+import methodNotAllowed from '../src/routes/method-not-allowed.js'
 import { requestIdFrom } from '@muejam/observability'
 
 async function build (t: { teardown(fn: () => unknown): void }, debug = false) {
   const app = Fastify({ genReqId: requestIdFrom })
   t.teardown(() => app.close())
   await app.register(problem, problemOptions(debug))
+  // The API's not-found handler (404, or 405 for a known path).
+  await app.register(methodNotAllowed)
   // The API's validator, which reports every violation rather than the first.
   await app.register(validation)
   app.get('/boom', async () => { throw new Error('select secret from internals; password=hunter2') })

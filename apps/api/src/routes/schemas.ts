@@ -39,3 +39,34 @@ export function problems (...statuses: number[]): Record<number, typeof Problem>
 }
 
 export const bearer = [{ bearer: [] }]
+
+/** A response header as the OpenAPI document shows it (@fastify/swagger reads a response schema's `headers`). */
+interface HeaderSchema {
+  type: 'string'
+  format?: string
+  description: string
+}
+
+export const ETAG_HEADER: Record<string, HeaderSchema> = {
+  etag: { type: 'string', description: 'A strong entity tag of the representation; send it back in If-None-Match (reads) or If-Match (writes).' }
+}
+
+export const LOCATION_HEADER: Record<string, HeaderSchema> = {
+  location: { type: 'string', format: 'uri', description: 'The created resource\'s absolute URL, on PUBLIC_URL.' }
+}
+
+/** `schema`, documented with the response headers `headers`; serialization is unchanged. */
+export function withHeaders<T extends object> (schema: T, ...headers: Array<Record<string, HeaderSchema>>): T {
+  return { ...schema, headers: Object.assign({}, ...headers) as Record<string, HeaderSchema> }
+}
+
+/** The 304 of a read whose If-None-Match matched: no body, the current ETag. */
+export function notModified (): Record<304, { type: 'null', description: string, headers: Record<string, HeaderSchema> }> {
+  return { 304: { type: 'null', description: 'Not Modified: If-None-Match matches the current ETag; no body.', headers: ETAG_HEADER } }
+}
+
+/** The request headers of a conditional request, so clients (and the typed client) can send them. */
+export const ConditionalHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'Proceed only if the current ETag is one of these (strong comparison), or `*`; else 412 precondition_failed.' })),
+  'if-none-match': Type.Optional(Type.String({ description: 'A read answers 304 when the current ETag is one of these (weak comparison), or `*`; a write gets 412.' }))
+})

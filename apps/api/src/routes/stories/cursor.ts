@@ -8,6 +8,12 @@ export interface FeedPosition {
   id: string
 }
 
+/** Where a page of the caller's own stories ends: the last story's creation time and id. */
+export interface CreationPosition {
+  createdAt: Date
+  id: string
+}
+
 /** Where a page of a story's table of contents ends: the story and the last chapter's position. */
 export interface ChapterListPosition {
   storyId: string
@@ -17,6 +23,7 @@ export interface ChapterListPosition {
 /** Each kind of cursor is signed in a context of its own, so none passes for another. */
 const FEED = 'muejam.stories.feed.v1'
 const CHAPTERS = 'muejam.stories.chapters.v1'
+const MY_STORIES = 'muejam.me.stories.v1'
 const UUID = new RegExp(UUID_PATTERN)
 
 function sign (key: string, context: string, payload: string): Buffer {
@@ -70,4 +77,20 @@ export function decodeChapterCursor (key: string, storyId: string, cursor: strin
   const [story, position] = decode(key, CHAPTERS, cursor)
   if (typeof story !== 'string' || story.toLowerCase() !== storyId.toLowerCase() || !Number.isSafeInteger(position) || (position as number) < 1) throw new InvalidCursorError()
   return position as number
+}
+
+/** A cursor of `userId`'s own stories; it names the user, so no one else's list accepts it. */
+export function encodeMyStoriesCursor (key: string, userId: string, position: CreationPosition): string {
+  return encode(key, MY_STORIES, [userId, position.createdAt.toISOString(), position.id])
+}
+
+/**
+ * The position a cursor of `userId`'s own stories stands for; throws 400 `invalid_cursor` for
+ * anything altered or forged, and for another user's cursor.
+ */
+export function decodeMyStoriesCursor (key: string, userId: string, cursor: string): CreationPosition {
+  const [user, createdAt, id] = decode(key, MY_STORIES, cursor)
+  const date = new Date(typeof createdAt === 'string' ? createdAt : Number.NaN)
+  if (user !== userId || Number.isNaN(date.getTime()) || typeof id !== 'string' || !UUID.test(id)) throw new InvalidCursorError()
+  return { createdAt: date, id }
 }

@@ -1,58 +1,26 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import type { Chapter } from '../../db/tables/chapters.table.js'
 import type { AuthContext } from '@muejam/auth'
 import { ChapterLimitReachedError, ChapterNotFoundError, NotYourStoryError, StoryNotFoundError } from '../../errors.js'
 import { isActiveModerator } from '../../moderators.js'
+import { absoluteUrl } from '../../public-url.js'
 import { ensureProfile } from '../me/repository.js'
 import { pageOf } from '../page.js'
-import { bearer, IdParams, problems } from '../schemas.js'
+import { answeredNotModified, requirePreconditions } from '../preconditions.js'
+import { entityTag } from '../entity-tag.js'
+import { bearer, ConditionalHeaders, ETAG_HEADER, IdParams, LOCATION_HEADER, notModified, problems, withHeaders } from '../schemas.js'
 import { trimBody } from '../trim-body.js'
 import { decodeChapterCursor, decodeCursor, encodeChapterCursor, encodeCursor } from './cursor.js'
+import { toChapter, toChapterEntry, toStory } from './representation.js'
 import { StoryLoader } from './story-loader.js'
 import {
-  appendChapter, countChapters, findChapter, findStory, insertStory, listChapterEntries, listPublished, softDeleteStory, updateStory,
-  type ChapterEntryRow, type StoryRow
+  appendChapter, countChapters, deleteChapter, findChapter, findStory, insertStory, listChapterEntries, listPublished, softDeleteStory,
+  updateChapter, updateStory, type StoryRow
 } from './repository.js'
 import {
-  Chapter as ChapterSchema, ChapterListQuery, ChapterPage, ChapterParams, CHAPTERS_PER_STORY_MAX, ListQuery, NewChapter, NewStory, Story,
-  StoryPage, StoryPatch, StoryWithChapters
+  Chapter as ChapterSchema, ChapterListQuery, ChapterPage, ChapterParams, ChapterPatch, CHAPTERS_PER_STORY_MAX, ListQuery, NewChapter,
+  NewStory, Story, StoryPage, StoryPatch, StoryWithChapters
 } from './schemas.js'
-
-function toStory (row: StoryRow) {
-  return {
-    id: row.id,
-    title: row.title,
-    description: row.description,
-    status: row.published_at === null ? 'draft' as const : 'published' as const,
-    published_at: row.published_at === null ? null : row.published_at.toISOString(),
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-    author: { id: row.author_id, handle: row.author_handle, display_name: row.author_display_name }
-  }
-}
-
-function toChapter (chapter: Chapter) {
-  return {
-    id: chapter.id,
-    story_id: chapter.story_id,
-    position: chapter.position,
-    title: chapter.title,
-    content: chapter.content,
-    created_at: chapter.created_at.toISOString(),
-    updated_at: chapter.updated_at.toISOString()
-  }
-}
-
-function toChapterEntry (chapter: ChapterEntryRow) {
-  return {
-    id: chapter.id,
-    position: chapter.position,
-    title: chapter.title,
-    created_at: chapter.created_at.toISOString(),
-    updated_at: chapter.updated_at.toISOString()
-  }
-}
 
 /** Published stories are public; a draft exists only for its author. */
 function isVisibleTo (story: StoryRow, request: FastifyRequest): boolean {
@@ -67,15 +35,29 @@ function refuseWrite (story: StoryRow): Error {
   return story.published_at === null ? new StoryNotFoundError() : new NotYourStoryError()
 }
 
+/**
+ * The author's story, locked for the transaction: 404 when it is gone, 403/404 (see
+ * `refuseWrite`) when it is someone else's.
+ */
+async function lockOwnStory (request: FastifyRequest, id: string): Promise<StoryRow> {
+  const story = await findStory(request.db, id, { forUpdate: true })
+  if (story === undefined) throw new StoryNotFoundError()
+  if (story.author_user_id !== (request.auth as AuthContext).userId) throw refuseWrite(story)
+  return story
+}
+
 /** The story routes; their contract is in docs/http-api.md. */
 const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', trimBody)
   /** The caller's profile id, per request, for story creation. */
   const authors = new WeakMap<FastifyRequest, string>()
   const stories = new StoryLoader((signal) => app.dbPool.readerFor(signal))
+  /** The absolute URL of a path under this plugin's prefix, for `Location`. */
+  const urlOf = (path: string) => absoluteUrl(app.config.PUBLIC_URL, `${app.prefix}${path}`)
 
   app.get('/stories', {
     schema: {
+      operationId: 'listStories',
       tags: ['stories'],
       summary: 'Published stories, newest first',
       querystring: ListQuery,
@@ -92,11 +74,12 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/stories', {
     config: { auth: 'required', transaction: true },
     schema: {
+      operationId: 'createStory',
       tags: ['stories'],
       summary: 'Create a story, with its first chapters, in one transaction',
       security: bearer,
       body: NewStory,
-      response: { 201: StoryWithChapters, ...problems(400, 401, 409, 413, 503) }
+      response: { 201: withHeaders(StoryWithChapters, LOCATION_HEADER, ETAG_HEADER), ...problems(400, 401, 409, 413, 503) }
     },
     // The caller's profile is made before, and apart from, the story's transaction: a first
     // sign-in stands even when the story is refused, and is not redone by a retry.
@@ -109,60 +92,74 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const db = request.db
     const { storyId, chapters } = await insertStory(db, authors.get(request) as string, request.body)
-    const story = await findStory(db, storyId) as StoryRow
-    reply.code(201)
-    return { ...toStory(story), chapters: chapters.map(toChapter) }
+    const story = toStory(await findStory(db, storyId) as StoryRow)
+    // The tag a GET of the new story's URL answers with.
+    reply.code(201).header('location', urlOf(`/stories/${story.id}`)).header('etag', entityTag(story))
+    return { ...story, chapters: chapters.map(toChapter) }
   })
 
   app.get('/stories/:id', {
     schema: {
+      operationId: 'getStory',
       tags: ['stories'],
       summary: 'A published story, or the caller\'s own draft',
       params: IdParams,
-      response: { 200: Story, ...problems(400, 404, 503) }
+      headers: ConditionalHeaders,
+      response: { 200: withHeaders(Story, ETAG_HEADER), ...notModified(), ...problems(400, 404, 412, 503) }
     }
-  }, async (request) => {
-    const story = await stories.load(request.params.id, request.signal)
-    if (story === undefined || !isVisibleTo(story, request)) throw new StoryNotFoundError()
-    return toStory(story)
+  }, async (request, reply) => {
+    const row = await stories.load(request.params.id, request.signal)
+    if (row === undefined || !isVisibleTo(row, request)) throw new StoryNotFoundError()
+    const story = toStory(row)
+    if (answeredNotModified(request, reply, story)) return reply
+    return story
   })
 
   app.patch('/stories/:id', {
-    config: { auth: 'required' },
+    // The If-Match check and the write under one row lock: of two editors holding the same
+    // tag, the second reads the first's row and gets 412.
+    config: { auth: 'required', transaction: true },
     schema: {
+      operationId: 'updateStory',
       tags: ['stories'],
-      summary: 'Change a story (author only)',
+      summary: 'Change a story (author only); with If-Match, only if it is still as the client read it',
       security: bearer,
       params: IdParams,
+      headers: ConditionalHeaders,
       body: StoryPatch,
-      response: { 200: Story, ...problems(400, 401, 403, 404, 413, 503) }
+      response: { 200: withHeaders(Story, ETAG_HEADER), ...problems(400, 401, 403, 404, 412, 413, 503) }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const db = request.db
-    const story = await findStory(db, request.params.id)
-    if (story === undefined) throw new StoryNotFoundError()
-    if (story.author_user_id !== (request.auth as AuthContext).userId) throw refuseWrite(story)
-    if (!await updateStory(db, story.id, request.body)) throw new StoryNotFoundError()
-    return toStory(await findStory(db, story.id) as StoryRow)
+    const story = await lockOwnStory(request, request.params.id)
+    requirePreconditions(request, toStory(story))
+    await updateStory(db, story.id, request.body)
+    const updated = toStory(await findStory(db, story.id) as StoryRow)
+    reply.header('etag', entityTag(updated))
+    return updated
   })
 
   app.delete('/stories/:id', {
-    // The moderator check and the delete in one transaction: a role revoked meanwhile waits for it.
+    // The moderator check, the If-Match check and the delete in one transaction, under the
+    // row lock: a role revoked meanwhile waits for it, and so does a concurrent edit.
     config: { auth: 'required', transaction: true },
     schema: {
+      operationId: 'deleteStory',
       tags: ['stories'],
       summary: 'Delete a story (author or moderator); it disappears for everyone',
       security: bearer,
       params: IdParams,
-      response: { 204: { type: 'null', description: 'Deleted' }, ...problems(400, 401, 403, 404, 503) }
+      headers: ConditionalHeaders,
+      response: { 204: { type: 'null', description: 'Deleted' }, ...problems(400, 401, 403, 404, 412, 503) }
     }
   }, async (request, reply) => {
     const db = request.db
     const auth = request.auth as AuthContext
-    const story = await findStory(db, request.params.id)
+    const story = await findStory(db, request.params.id, { forUpdate: true })
     if (story === undefined) throw new StoryNotFoundError()
     const byAuthor = story.author_user_id === auth.userId
     if (!byAuthor && !await isActiveModerator(db, auth.userId)) throw refuseWrite(story)
+    requirePreconditions(request, toStory(story))
     if (!await softDeleteStory(db, story.id)) throw new StoryNotFoundError()
     if (!byAuthor) request.server.audit({ event: 'story.deleted_by_moderator', actor: auth.userId, target: story.id, owner: story.author_user_id, outcome: 'success' }, request)
     // Returned, not sent: the 204 leaves only once the transaction has committed.
@@ -172,13 +169,15 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/stories/:id/chapters', {
     schema: {
+      operationId: 'listChapters',
       tags: ['stories'],
       summary: 'A story\'s table of contents: its chapters in order, without their content, a page at a time',
       params: IdParams,
       querystring: ChapterListQuery,
-      response: { 200: ChapterPage, ...problems(400, 404, 503) }
+      headers: ConditionalHeaders,
+      response: { 200: withHeaders(ChapterPage, ETAG_HEADER), ...notModified(), ...problems(400, 404, 412, 503) }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const { limit = 50, cursor } = request.query
     const db = request.dbRead
     const story = await findStory(db, request.params.id)
@@ -186,44 +185,93 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const key = app.config.SECRET_KEY
     const after = cursor === undefined ? 0 : decodeChapterCursor(key, story.id, cursor)
     const rows = await listChapterEntries(db, story.id, limit, after)
-    return pageOf(rows, limit, toChapterEntry, (last) => encodeChapterCursor(key, { storyId: story.id, position: last.position }))
+    const page = pageOf(rows, limit, toChapterEntry, (last) => encodeChapterCursor(key, { storyId: story.id, position: last.position }))
+    if (answeredNotModified(request, reply, page)) return reply
+    return page
   })
 
   app.get('/stories/:id/chapters/:position', {
     schema: {
+      operationId: 'getChapter',
       tags: ['stories'],
       summary: 'One chapter with its content; as visible as its story',
       params: ChapterParams,
-      response: { 200: ChapterSchema, ...problems(400, 404, 503) }
+      headers: ConditionalHeaders,
+      response: { 200: withHeaders(ChapterSchema, ETAG_HEADER), ...notModified(), ...problems(400, 404, 412, 503) }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const db = request.dbRead
     const story = await findStory(db, request.params.id)
     if (story === undefined || !isVisibleTo(story, request)) throw new StoryNotFoundError()
-    const chapter = await findChapter(db, story.id, request.params.position)
-    if (chapter === undefined) throw new ChapterNotFoundError()
-    return toChapter(chapter)
+    const row = await findChapter(db, story.id, request.params.position)
+    if (row === undefined) throw new ChapterNotFoundError()
+    const chapter = toChapter(row)
+    if (answeredNotModified(request, reply, chapter)) return reply
+    return chapter
   })
 
   app.post('/stories/:id/chapters', {
     config: { auth: 'required', transaction: true },
     schema: {
+      operationId: 'appendChapter',
       tags: ['stories'],
       summary: `Append a chapter (author only); a story holds at most ${CHAPTERS_PER_STORY_MAX} chapters (409 chapter_limit_reached)`,
       security: bearer,
       params: IdParams,
       body: NewChapter,
-      response: { 201: ChapterSchema, ...problems(400, 401, 403, 404, 409, 413, 503) }
+      response: { 201: withHeaders(ChapterSchema, LOCATION_HEADER, ETAG_HEADER), ...problems(400, 401, 403, 404, 409, 413, 503) }
     }
   }, async (request, reply) => {
-    const db = request.db
-    const story = await findStory(db, request.params.id, { forUpdate: true })
-    if (story === undefined) throw new StoryNotFoundError()
-    if (story.author_user_id !== (request.auth as AuthContext).userId) throw refuseWrite(story)
-    if (await countChapters(db, story.id) >= CHAPTERS_PER_STORY_MAX) throw new ChapterLimitReachedError()
-    const chapter = await appendChapter(db, story.id, request.body)
-    reply.code(201)
-    return toChapter(chapter)
+    const story = await lockOwnStory(request, request.params.id)
+    if (await countChapters(request.db, story.id) >= CHAPTERS_PER_STORY_MAX) throw new ChapterLimitReachedError()
+    const chapter = toChapter(await appendChapter(request.db, story.id, request.body))
+    reply.code(201).header('location', urlOf(`/stories/${story.id}/chapters/${chapter.position}`)).header('etag', entityTag(chapter))
+    return chapter
+  })
+
+  app.patch('/stories/:id/chapters/:position', {
+    // Under the story's row lock, like appends and deletes: no chapter write interleaves.
+    config: { auth: 'required', transaction: true },
+    schema: {
+      operationId: 'updateChapter',
+      tags: ['stories'],
+      summary: 'Change a chapter\'s title and/or content (author only); with If-Match, only if it is still as the client read it',
+      security: bearer,
+      params: ChapterParams,
+      headers: ConditionalHeaders,
+      body: ChapterPatch,
+      response: { 200: withHeaders(ChapterSchema, ETAG_HEADER), ...problems(400, 401, 403, 404, 412, 413, 503) }
+    }
+  }, async (request, reply) => {
+    const story = await lockOwnStory(request, request.params.id)
+    const chapter = await findChapter(request.db, story.id, request.params.position)
+    if (chapter === undefined) throw new ChapterNotFoundError()
+    requirePreconditions(request, toChapter(chapter))
+    const updated = toChapter(await updateChapter(request.db, chapter, request.body))
+    reply.header('etag', entityTag(updated))
+    return updated
+  })
+
+  app.delete('/stories/:id/chapters/:position', {
+    config: { auth: 'required', transaction: true },
+    schema: {
+      operationId: 'deleteChapter',
+      tags: ['stories'],
+      summary: 'Remove a chapter (author only); the later chapters move up one position',
+      security: bearer,
+      params: ChapterParams,
+      headers: ConditionalHeaders,
+      response: { 204: { type: 'null', description: 'Deleted; the later chapters moved up one position' }, ...problems(400, 401, 403, 404, 412, 503) }
+    }
+  }, async (request, reply) => {
+    const story = await lockOwnStory(request, request.params.id)
+    const chapter = await findChapter(request.db, story.id, request.params.position)
+    if (chapter === undefined) throw new ChapterNotFoundError()
+    requirePreconditions(request, toChapter(chapter))
+    await deleteChapter(request.db, chapter)
+    // Returned, not sent: the 204 leaves only once the transaction has committed.
+    reply.code(204)
+    return null
   })
 }
 

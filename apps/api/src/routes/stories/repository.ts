@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../../db/database.js'
 import type { Chapter } from '../../db/tables/chapters.table.js'
-import type { FeedPosition } from './cursor.js'
+import type { CreationPosition, FeedPosition } from './cursor.js'
 
 /** A story with what the API shows of its author, and the author's Clerk id for ownership checks. */
 export interface StoryRow {
@@ -35,6 +35,21 @@ export function listPublished (db: Kysely<Database>, limit: number, after: FeedP
     query = query.where((eb) => eb(eb.refTuple('s.published_at', 's.id'), '<', eb.tuple(after.publishedAt, after.id)))
   }
   return query.orderBy('s.published_at', 'desc').orderBy('s.id', 'desc').limit(limit + 1).execute() as Promise<StoryRow[]>
+}
+
+/**
+ * The stories of the user `clerkUserId`, drafts included, not deleted, newest created first
+ * (creation times never change, so a page boundary never moves); `limit + 1` rows so the
+ * caller knows whether more follow.
+ */
+export function listByAuthor (db: Kysely<Database>, clerkUserId: string, limit: number, after: CreationPosition | undefined): Promise<StoryRow[]> {
+  let query = storiesWithAuthors(db)
+    .where('p.clerk_user_id', '=', clerkUserId)
+    .where('s.deleted_at', 'is', null)
+  if (after !== undefined) {
+    query = query.where((eb) => eb(eb.refTuple('s.created_at', 's.id'), '<', eb.tuple(after.createdAt, after.id)))
+  }
+  return query.orderBy('s.created_at', 'desc').orderBy('s.id', 'desc').limit(limit + 1).execute() as Promise<StoryRow[]>
 }
 
 /** The stories among `ids` that are not deleted, whoever may see them: one query for a batch. */
@@ -154,6 +169,47 @@ export async function appendChapter (db: Kysely<Database>, storyId: string, chap
       .where('story_id', '=', storyId))
     .returningAll()
     .executeTakeFirstOrThrow()
-  await db.updateTable('stories').set({ updated_at: sql<Date>`now()` }).where('id', '=', storyId).execute()
+  await touchStory(db, storyId)
   return inserted
+}
+
+/** A chapter written, moved or removed changes its story. */
+async function touchStory (db: Kysely<Database>, storyId: string): Promise<void> {
+  await db.updateTable('stories').set({ updated_at: sql<Date>`now()` }).where('id', '=', storyId).execute()
+}
+
+export interface ChapterChanges {
+  title?: string | undefined
+  content?: string | undefined
+}
+
+/** Applies a chapter PATCH; the caller holds the story's row lock and has found the chapter. */
+export async function updateChapter (db: Kysely<Database>, chapter: Chapter, changes: ChapterChanges): Promise<Chapter> {
+  const updated = await db.updateTable('chapters')
+    .set({
+      updated_at: sql<Date>`now()`,
+      ...(changes.title === undefined ? {} : { title: changes.title }),
+      ...(changes.content === undefined ? {} : { content: changes.content })
+    })
+    .where('id', '=', chapter.id)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  await touchStory(db, chapter.story_id)
+  return updated
+}
+
+/**
+ * Removes a chapter and moves every later one up a position, so positions stay 1…n. The
+ * caller holds the story's row lock, so no other write to the story's chapters interleaves.
+ * The shift is one statement: the (story_id, position) constraint is deferrable, so it is
+ * checked once the statement is done, not row by row while positions pass each other.
+ */
+export async function deleteChapter (db: Kysely<Database>, chapter: Chapter): Promise<void> {
+  await db.deleteFrom('chapters').where('id', '=', chapter.id).execute()
+  await db.updateTable('chapters')
+    .set((eb) => ({ position: eb('position', '-', 1) }))
+    .where('story_id', '=', chapter.story_id)
+    .where('position', '>', chapter.position)
+    .execute()
+  await touchStory(db, chapter.story_id)
 }

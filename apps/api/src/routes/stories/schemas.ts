@@ -99,3 +99,8 @@ export const StoryPatch = Type.Object({
   description: Type.Optional(Type.Union([Description, Type.Null()])),
   publish: Type.Optional(Type.Boolean({ description: 'true publishes (keeping the first publication time), false returns to draft.' }))
 }, { additionalProperties: false, minProperties: 1 })
+
+export const ChapterPatch = Type.Object({
+  title: Type.Optional(Title),
+  content: Type.Optional(Content)
+}, { additionalProperties: false, minProperties: 1 })
