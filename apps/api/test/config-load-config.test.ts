@@ -55,7 +55,8 @@ t.test('values are parsed and typed', async (t) => {
   t.equal(config.DEBUG, true)
   t.same(config.TRUST_PROXY, ['10.0.0.0/8', '127.0.0.1', '::1/128', 'loopback'])
   t.same(config.AUTH_AUTHORIZED_PARTIES, ['https://app.example.org', 'http://localhost:5173'])
-  t.same(config.CORS_ORIGINS, ['https://app.example.org', 'http://localhost:5173'], 'CORS_ORIGINS defaults to the authorized parties')
+  t.same(config.CORS_ORIGINS, ['http://localhost:*', 'http://127.0.0.1:*', 'https://app.example.org', 'http://localhost:5173'],
+    'CORS_ORIGINS defaults to the authorized parties, and in development to local front ends on any port')
   t.same(config.AUTH_ALGORITHMS, ['RS256', 'ES256'])
   t.same(config.DATABASE_REPLICA_URLS, ['postgres://a/db1', 'postgresql://b/db2'])
   t.equal(config.DB_POOL_MAX, 7)
@@ -67,7 +68,7 @@ t.test('empty variables count as unset', async (t) => {
   const { config } = await loadApiConfig({ PORT: '', DATABASE_URL: '', CORS_ORIGINS: '' })
   t.equal(config.PORT, 3000)
   t.equal(config.DATABASE_URL, undefined)
-  t.same(config.CORS_ORIGINS, [])
+  t.same(config.CORS_ORIGINS, ['http://localhost:*', 'http://127.0.0.1:*'], 'the development default')
 })
 
 t.test('the configuration is frozen and its secrets never serialise', async (t) => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { boolean, integer, list, oneOf, port, secret, string, url } from '@muejam/config'
 import { httpsOnly, noDevelopmentPassword } from './production-rules.js'
-import { algorithmList, exactUrl, origin, originList, proxyEntry, publicKeyPem, urlItem } from './validators.js'
+import { algorithmList, corsOriginList, exactUrl, origin, originList, proxyEntry, publicKeyPem, urlItem } from './validators.js'
 
 const POSTGRES = ['postgres:', 'postgresql:']
 const REDIS = ['redis:', 'rediss:']
@@ -78,7 +78,11 @@ export const apiSchema = {
   RATE_LIMIT_ON_STORE_ERROR: oneOf(['open', 'closed'], { default: 'open', description: 'what happens when the rate-limit store fails', fix: 'open (let requests through) or closed (answer 503)' }),
   REQUEST_TIMEOUT_MS: integer({ min: 1, default: 30_000, description: 'per-request deadline', fix: 'milliseconds, e.g. 30000' }),
   BODY_LIMIT_BYTES: integer({ min: 1, default: 1_048_576, description: 'largest accepted request body', fix: 'bytes, e.g. 1048576' }),
-  CORS_ORIGINS: originList({ default: undefined, description: 'browser origins allowed to call the API (default: AUTH_AUTHORIZED_PARTIES)', fix: 'a comma list such as https://app.example.org' }),
+  CORS_ORIGINS: corsOriginList({
+    default: undefined,
+    description: 'browser origins allowed to call the API, scheme://host:* for any port (default: AUTH_AUTHORIZED_PARTIES, in development also http://localhost:* and http://127.0.0.1:*)',
+    fix: 'a comma list such as https://app.example.org,http://localhost:*'
+  }),
   // Compared with the token's iss character for character: kept as given, trailing slash included.
   AUTH_ISSUER: exactUrl(HTTP)({
     devDefault: undefined,
@@ -100,5 +104,10 @@ export const apiSchema = {
   HEALTH_MAX_EVENT_LOOP_DELAY_MS: integer({ default: 1000, description: 'event-loop delay beyond which requests are shed (0 = off)', fix: 'milliseconds, e.g. 1000' }),
   HEALTH_MAX_HEAP_USED_BYTES: integer({ default: 0, description: 'heap use beyond which requests are shed (0 = off)', fix: 'bytes, or 0' }),
   HEALTH_MAX_RSS_BYTES: integer({ default: 0, description: 'resident memory beyond which requests are shed (0 = off)', fix: 'bytes, or 0' }),
-  HEALTH_DISK_PATH: string({ default: undefined, description: 'path whose file system the disk check measures (default: the data directory or /)', fix: 'an existing path' })
+  HEALTH_DISK_PATH: string({ default: undefined, description: 'path whose file system the disk check measures (default: the data directory or /)', fix: 'an existing path' }),
+  DEV_KEYS_DIR: string({
+    default: undefined,
+    description: 'folder of the development issuer\'s key pair, used without AUTH_ISSUER outside production (default: .data/dev-keys at the repository root)',
+    fix: 'a writable folder; a relative path is taken from the working directory'
+  })
 }

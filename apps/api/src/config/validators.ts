@@ -44,6 +44,24 @@ export const originList = makeValidator<readonly string[]>((input) => splitList(
   return parsed.origin
 }))
 
+/** `scheme://host:*`: any port of that scheme and host, the port-less origin included. */
+const ANY_PORT = ':*'
+
+/**
+ * Origins a browser may call the API from: exact origins, `*` (for the production rule to
+ * judge) and `scheme://host:*` for every port of a host, such as `http://localhost:*`.
+ */
+export const corsOriginList = makeValidator<readonly string[]>((input) => splitList(input).map((item) => {
+  if (item === '*') return item
+  const anyPort = item.endsWith(ANY_PORT)
+  const base = anyPort ? item.slice(0, -ANY_PORT.length) : item.replace(/\/$/, '')
+  const parsed = checkUrl(base, ['http:', 'https:'])
+  if (parsed.origin !== base || (anyPort && parsed.port !== '') || base.includes('*')) {
+    throw new InvalidValue('each entry must be an origin (scheme://host[:port]) without a path, or scheme://host:* for any port')
+  }
+  return anyPort ? `${parsed.origin}${ANY_PORT}` : parsed.origin
+}))
+
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
 
 function isAddressOrCidr (item: string): boolean {

@@ -3,8 +3,23 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
 export interface CorsOptions {
-  /** Exact origins granted; none means no CORS answer at all. */
+  /**
+   * Origins granted: exact (`https://app.example.org`), or `scheme://host:*` for every port
+   * of that host, the port-less origin included; none means no CORS answer at all.
+   */
   origins: readonly string[]
+}
+
+const ANY_PORT = ':*'
+
+function escapeRegExp (text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/** What @fastify/cors matches an Origin header against: the string itself, or a pattern for `:*`. */
+export function originMatcher (origin: string): string | RegExp {
+  if (!origin.endsWith(ANY_PORT)) return origin
+  return new RegExp(`^${escapeRegExp(origin.slice(0, -ANY_PORT.length))}(?::\\d{1,5})?$`)
 }
 
 /** CORS for the allowed browser origins, with preflights counted against the caller's rate limit. */
@@ -17,7 +32,7 @@ async function corsPlugin (app: FastifyInstance, { origins }: CorsOptions) {
     else done()
   })
   await app.register(cors, {
-    origin: [...origins],
+    origin: origins.map(originMatcher),
     methods: ['GET', 'POST', 'PATCH', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
     exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit', 'ratelimit-policy'],
