@@ -7,6 +7,7 @@ set -euo pipefail
 # The Debian packages the tests start: package, the program the tests run, and why.
 TEST_PACKAGES=(
   'pgbouncer pgbouncer the db-pool and api suites connect through a real pgbouncer'
+  'chromium chromium the api suite renders the docs page in headless Chromium'
   'prometheus promtool the api suite unit-tests the alert rules and checks a real /metrics scrape with promtool'
 )
 

@@ -21,19 +21,28 @@ export const Timestamp = Type.String({ format: 'date-time' })
 
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false })
 
-/** RFC 9457 problem details, as the API's error handler renders them. */
+/** RFC 9457 problem details, as the API's error handler renders them (`application/problem+json`). */
 export const Problem = Type.Object({
-  type: Type.String(),
-  title: Type.String(),
-  status: Type.Integer(),
-  detail: Type.String(),
-  instance: Type.String(),
+  type: Type.String({ description: '`urn:muejam:problem:<code>`.' }),
+  title: Type.String({ description: 'The HTTP status text.' }),
+  status: Type.Integer({ description: 'The HTTP status.' }),
+  detail: Type.String({ description: 'What went wrong, for a person; match on `code`, not on this.' }),
+  instance: Type.String({ description: 'The request path, without its query string.' }),
   code: Type.String({ description: 'Stable, snake_case reason, e.g. validation_failed or story_not_found.' }),
-  request_id: Type.String(),
-  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() })))
-}, { additionalProperties: true, description: 'application/problem+json' })
+  request_id: Type.String({ description: 'The request\'s id, also in the X-Request-Id header and the logs.' }),
+  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }), { description: 'validation_failed, invalid_cursor: the fields at fault.' })),
+  errors_omitted: Type.Optional(Type.Integer({ description: 'How many more errors there were than are listed.' })),
+  claim: Type.Optional(Type.String({ description: 'The token claim a 401 is about.' })),
+  limit: Type.Optional(Type.Integer({ description: 'rate_limited: the budget of the window.' })),
+  retry_after: Type.Optional(Type.Integer({ description: 'Seconds until a retry may succeed, as in Retry-After.' })),
+  timeout_ms: Type.Optional(Type.Integer({ description: 'request_timeout: the deadline, in ms.' }))
+}, { additionalProperties: true, description: 'An RFC 9457 problem: every error the API answers, as `application/problem+json`.' })
 
-/** Error responses for the OpenAPI document. */
+/**
+ * Error responses the route's handler answers (403, 404, 409, 412…). Those every route may get
+ * from the API's plugins (400, 401, 413, 415, 429, 500, 503, 504) are added to the OpenAPI
+ * document from the route's settings; see plugins/openapi-responses.ts.
+ */
 export function problems (...statuses: number[]): Record<number, typeof Problem> {
   return Object.fromEntries(statuses.map((status) => [status, Problem]))
 }
