@@ -197,3 +197,17 @@ t.test('conditional requests', async (t) => {
     t.same(statuses, [200, 412])
   })
 })
+
+t.test('a browser on an allowed origin may send If-Match and If-None-Match and read ETag and Location', async (t) => {
+  const origin = 'https://app.muejam.test'
+  const app = await build(t, { ...await databaseEnv(t, 'conditional_cors'), CORS_ORIGINS: origin })
+  const preflight = await app.inject({
+    method: 'OPTIONS',
+    url: '/v1/stories/00000000-0000-4000-8000-000000000000',
+    headers: { origin, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization,if-match' }
+  })
+  t.equal(preflight.statusCode, 204)
+  t.match(preflight.headers['access-control-allow-headers'], /\bif-match\b.*\bif-none-match\b/)
+  const read = await app.inject({ url: '/v1/stories', headers: { origin } })
+  t.match(read.headers['access-control-expose-headers'], /\betag\b.*\blocation\b/)
+})

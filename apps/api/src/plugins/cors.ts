@@ -34,8 +34,8 @@ async function corsPlugin (app: FastifyInstance, { origins }: CorsOptions) {
   await app.register(cors, {
     origin: origins.map(originMatcher),
     methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit', 'ratelimit-policy'],
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'if-match', 'if-none-match'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit', 'ratelimit-policy', 'etag', 'location', 'allow'],
     maxAge: 600
   })
 }
