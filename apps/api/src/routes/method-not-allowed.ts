@@ -41,7 +41,8 @@ async function methodNotAllowed (app: FastifyInstance): Promise<void> {
     const allowed = [...methods]
       .filter((method) => !everywhere.has(method) && app.findRoute({ method, url: request.url }) !== null)
       .sort(byRank)
-    const error = allowed.length === 0 ? new RouteNotFoundError(request.method, path) : new MethodNotAllowedError(request.method, allowed)
+    // The request's own method among them: its route matched, and found nothing (a static file).
+    const error = allowed.length === 0 || allowed.includes(request.method) ? new RouteNotFoundError(request.method, path) : new MethodNotAllowedError(request.method, allowed)
     if (error.headers !== undefined) reply.headers(error.headers)
     return sendProblem(reply, toProblem(error, request))
   })
