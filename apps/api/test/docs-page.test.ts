@@ -27,6 +27,12 @@ t.test('GET /docs, the API reference page', async (t) => {
     for (const url of ['/docs/static/swagger-ui-bundle.js', '/docs/static/swagger-ui.css']) {
       t.equal((await app.inject(url)).statusCode, 200, `${url} is served by the API`)
     }
+    for (const url of ['/docs/static/index.html', '/docs/static/missing.js']) {
+      const missing = await app.inject(url)
+      t.equal(missing.statusCode, 404, `${url} is not served`)
+      t.equal(missing.headers['content-type'], 'application/problem+json; charset=utf-8')
+      t.equal(missing.json().code, 'route_not_found')
+    }
     for (const url of ['/v1/stories', '/docs/openapi.json', '/docs/json', '/docs/static/swagger-ui-bundle.js', '/health/live']) {
       t.equal((await app.inject(url)).headers['content-security-policy'], API_POLICY, url)
     }

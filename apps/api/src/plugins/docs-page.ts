@@ -1,5 +1,5 @@
 import swaggerUi from '@fastify/swagger-ui'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 
 export interface DocsPageOptions {
   /** Where "Try it out" sends requests: the OpenAPI document's server. */
@@ -25,6 +25,15 @@ export function docsPagePolicy (publicUrl: string): string {
   ].join('; ')
 }
 
+/**
+ * Swagger UI also redirects its old address, `/docs/static/index.html`, to the page; the API
+ * answers only what it documents, and every refusal is a problem: a 404 there.
+ */
+function withoutOldAddress (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if (request.routeOptions.url?.endsWith('/static/index.html') === true) reply.callNotFound()
+  else done()
+}
+
 /** `GET /docs`: the API reference (Swagger UI, served from this process), and `GET /docs/json`. */
 export default async function docsPage (app: FastifyInstance, { publicUrl }: DocsPageOptions) {
   const policy = docsPagePolicy(publicUrl)
@@ -36,6 +45,7 @@ export default async function docsPage (app: FastifyInstance, { publicUrl }: Doc
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     theme: { title: 'muejam API reference' },
+    uiHooks: { onRequest: withoutOldAddress },
     // BaseLayout: the standalone layout's top bar draws its logo with an inline <style>.
     uiConfig: { layout: 'BaseLayout', deepLinking: true, displayOperationId: true, defaultModelsExpandDepth: 0 }
   })
