@@ -14,6 +14,7 @@ import {
 } from './errors.js'
 import { addFailureMetric } from './failure-metric.js'
 import { addKeysHealthCheck } from './health-check.js'
+import { addJwksFetchMetrics } from './jwks-fetch-metrics.js'
 import { JwksKeySource, StaticKeySource, type KeySource, type KeySourceState } from './key-store.js'
 import { resolveSettings, type AuthMode, type AuthOptions, type AuthSettings } from './options.js'
 import { createVerificationKey } from './verification-key.js'
@@ -40,6 +41,7 @@ export type { KeySourceState } from './key-store.js'
 export { CLAIM_POLICIES, type AuthMode, type AuthOptions, type ClaimPolicy } from './options.js'
 export { FAILURE_METRIC_NAME } from './failure-metric.js'
 export { HEALTH_CHECK_NAME } from './health-check.js'
+export { JWKS_FETCH_FAILURES_METRIC_NAME, JWKS_FETCHES_METRIC_NAME } from './jwks-fetch-metrics.js'
 export { CLERK_SESSION_CATEGORY, MAX_TOKEN_BYTES } from './token-checks.js'
 export { SUPPORTED_ALGORITHMS } from './verification-key.js'
 
@@ -219,6 +221,7 @@ async function authPlugin (app: FastifyInstance, options: AuthOptions) {
 
   addKeysHealthCheck(app, keys)
   addFailureMetric(app, failures)
+  addJwksFetchMetrics(app, keys)
 
   app.addHook('onClose', async () => {
     keys.close()

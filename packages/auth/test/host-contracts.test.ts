@@ -3,7 +3,7 @@ import observability from '@muejam/observability'
 import { startJwksServer } from '@muejam/testing/jwks'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
-import auth, { FAILURE_REASONS, type AuthOptions } from '../src/index.js'
+import auth, { FAILURE_REASONS, JWKS_FETCH_FAILURES_METRIC_NAME, JWKS_FETCHES_METRIC_NAME, type AuthOptions } from '../src/index.js'
 import { buildApp, nowS, type BuildOptions } from './helpers/app.js'
 
 const registerHealth = (app: FastifyInstance) => app.register(health, { diskPath: false, cacheMs: 0 })
@@ -50,7 +50,46 @@ for (const [order, placement] of ORDERS) {
     t.match(text, 'muejam_auth_failures_total{reason="token_expired"} 2\n')
     for (const reason of FAILURE_REASONS) t.match(text, `muejam_auth_failures_total{reason="${reason}"} `, `${reason} is exported from the start`)
   })
+
+  t.test(`@muejam/observability ${order}: auth_jwks_fetches_total and auth_jwks_fetch_failures_total count JWKS fetches`, async (t) => {
+    const jwks = await startJwksServer(t)
+    const { app, get } = await buildApp(t, { issuer: jwks.issuer, jwksCooldownMs: 0 }, placement(registerMetrics('muejam_')))
+    const scrape = async () => (await app.inject({ url: '/metrics' })).body
+    const before = await scrape()
+    t.match(before, '# TYPE muejam_auth_jwks_fetches_total counter')
+    t.match(before, '# TYPE muejam_auth_jwks_fetch_failures_total counter')
+    t.match(before, /^muejam_auth_jwks_fetches_total 0$/m, 'exported at 0 before any fetch')
+    t.match(before, /^muejam_auth_jwks_fetch_failures_total 0$/m)
+
+    t.equal((await get('/required', await jwks.sign())).statusCode, 200)
+    t.equal(jwks.fetchCount, 1)
+    const fetched = await scrape()
+    t.match(fetched, /^muejam_auth_jwks_fetches_total 1$/m, 'a successful fetch counts')
+    t.match(fetched, /^muejam_auth_jwks_fetch_failures_total 0$/m, 'and is no failure')
+
+    await jwks.setDown('refuse')
+    t.equal((await get('/required', await jwks.sign({}, { kid: 'ins_other' }))).statusCode, 503, 'an unknown kid with the JWKS down')
+    const failed = await scrape()
+    t.match(failed, /^muejam_auth_jwks_fetches_total 2$/m, 'the failed fetch is a fetch')
+    t.match(failed, /^muejam_auth_jwks_fetch_failures_total 1$/m, 'and a failure')
+    t.equal(app.auth.stats.keys.fetchFailures, 1, 'the metric reads the key source\'s own count')
+  })
 }
+
+t.test('the JWKS metric names are exported without the prefix', async (t) => {
+  t.equal(JWKS_FETCHES_METRIC_NAME, 'auth_jwks_fetches_total')
+  t.equal(JWKS_FETCH_FAILURES_METRIC_NAME, 'auth_jwks_fetch_failures_total')
+})
+
+t.test('with publicKey, nothing is fetched and no JWKS metric is registered', async (t) => {
+  const jwks = await startJwksServer(t)
+  const { app, get } = await buildApp(t, { issuer: jwks.issuer, publicKey: jwks.currentKey.publicPem }, { after: registerMetrics('muejam_') })
+  t.equal((await get('/required', await jwks.sign())).statusCode, 200)
+  const text = (await app.inject({ url: '/metrics' })).body
+  t.match(text, 'muejam_auth_failures_total{reason="unauthenticated"} 0\n', 'the failure counter is there')
+  t.notMatch(text, 'auth_jwks_fetch')
+  t.equal(jwks.fetchCount, 0)
+})
 
 t.test('with no prefix, the metric is auth_failures_total', async (t) => {
   const jwks = await startJwksServer(t)
