@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { Registry, collectDefaultMetrics } from 'prom-client'
+import { Registry } from 'prom-client'
 import type { AuditStats } from './audit.js'
+import { registerDefaultMetrics } from './default-metrics.js'
 import { PrefixedMetricsRegistry } from './metrics-registry.js'
 import { RequestDurationHistogram } from './request-histogram.js'
 
@@ -49,6 +50,6 @@ export function createMetrics ({ prefix, buckets, defaultMetrics, audit, log }: 
     collect: () => audit.suppressed
   })
 
-  if (defaultMetrics) collectDefaultMetrics({ register: registry })
+  if (defaultMetrics) registerDefaultMetrics(registry)
   return http
 }

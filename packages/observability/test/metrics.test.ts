@@ -129,6 +129,23 @@ t.test('process metrics come from the plugin\'s own registry, so two apps in one
   t.not(first.metrics.registry, second.metrics.registry)
 })
 
+t.test('process metrics: no gauge is named *_total (promtool check metrics\'s rule); the by-type gauges stay', async (t) => {
+  const app = await build(t, { defaultMetrics: true })
+  const exposition = (await app.inject('/metrics')).body
+  const types = new Map([...exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => [name as string, type as string]))
+  t.ok([...types.keys()].filter((name) => name.startsWith('nodejs_')).length > 10, 'the runtime metrics are there')
+  t.same([...types].filter(([name, type]) => type !== 'counter' && name.endsWith('_total')).map(([name]) => name), [],
+    'only counters end in _total')
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    t.notOk(types.has(name), `${name} is not exported`)
+    t.notOk(exposition.includes(`\n${name} `), `${name} has no sample`)
+  }
+  for (const name of ['nodejs_active_handles', 'nodejs_active_requests', 'nodejs_active_resources']) {
+    t.equal(types.get(name), 'gauge', `${name}{type} still counts them by type`)
+  }
+  t.match(exposition, /^nodejs_active_handles\{type="[A-Za-z]+"\} [1-9]/m, 'with samples')
+})
+
 t.test('the host adds its own prom-client metrics through app.metrics.registry, and a registry reset empties the histogram', async (t) => {
   const app = await build(t)
   const stories = new Counter({ name: 'muejam_stories_created_total', help: 'Stories created.', registers: [app.metrics.registry] })
