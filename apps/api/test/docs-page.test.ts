@@ -76,10 +76,8 @@ async function openPage (browser: Browser, url: string, policy?: string): Promis
   page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`))
   page.on('request', (request) => { if (!request.url().startsWith(origin) && !request.url().startsWith('data:')) problems.push(`request to another origin: ${request.url()}`) })
   // Injected over the DevTools protocol, so the page's own policy does not apply to it.
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (event) => {
-      console.error(`CSP violation: ${event.effectiveDirective} ${event.blockedURI}`)
-    })
+  await page.addInitScript({
+    content: "document.addEventListener('securitypolicyviolation', (event) => console.error('CSP violation: ' + event.effectiveDirective + ' ' + event.blockedURI))"
   })
   if (policy !== undefined) {
     await page.route(url, async (route) => {
