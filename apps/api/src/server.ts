@@ -3,13 +3,20 @@ import { ConfigError } from '@muejam/config'
 import { captureCrash, SecretRedactor } from '@muejam/observability'
 import closeWithGrace from 'close-with-grace'
 import Fastify from 'fastify'
-import app from './app.js'
+import muejamTracing, { startTracingIfRequested, withTraceLogFields } from '@muejam/tracing'
+import { withEnvFile, type EnvWithFile } from './config/env-file.js'
 import { loadApiConfig, type ConfigStore } from './config/index.js'
 import { secretValues, serverOptions } from './server-options.js'
 
-async function loadOrExit (): Promise<ConfigStore> {
+// Before the app's modules load, so that pg and ioredis are instrumented as they are
+// imported; with no OTEL_* variable asking for it, nothing of OpenTelemetry is loaded.
+await startTracingIfRequested({ serviceName: 'muejam-api' })
+const { default: app } = await import('./app.js')
+
+async function loadOrExit (): Promise<{ store: ConfigStore, envFile: EnvWithFile }> {
   try {
-    return await loadApiConfig(process.env)
+    const envFile = await withEnvFile(process.env)
+    return { store: await loadApiConfig(envFile.env), envFile }
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`${error.message}\n`)
@@ -17,10 +24,11 @@ async function loadOrExit (): Promise<ConfigStore> {
   }
 }
 
-const store = await loadOrExit()
+const { store, envFile } = await loadOrExit()
 const config = store.config
 const secrets = new SecretRedactor(secretValues(config))
-const server = Fastify(serverOptions(config, secrets))
+const server = Fastify(withTraceLogFields(serverOptions(config, secrets)))
+if (envFile.file !== undefined) server.log.info({ event: 'env_file.loaded', file: envFile.file, variables: envFile.loaded }, `read ${envFile.loaded.length} variables from ${envFile.file}`)
 
 /** Time kept at the end of SHUTDOWN_TIMEOUT_MS to cancel the queries of cut requests. */
 const cancelGraceMs = Math.min(1000, Math.floor(config.SHUTDOWN_TIMEOUT_MS / 4))
@@ -58,6 +66,7 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: server.log }, async 
   server.log.info('closed')
 })
 
+await server.register(muejamTracing)
 await server.register(app, { store, secrets })
 // A backlog above Node's 511, so a burst of new connections is queued rather than dropped
 // (a dropped SYN costs the client a 1 s retransmit); the kernel caps it at somaxconn.

@@ -1,6 +1,7 @@
 import { ConfigError } from '@muejam/config'
 import dbPool from '@muejam/db-pool'
 import Fastify from 'fastify'
+import { withEnvFile } from '../config/env-file.js'
 import { loadApiConfig } from '../config/index.js'
 import { migrateToLatest } from './migrator.js'
 import { dbPoolOptions } from './options.js'
@@ -9,7 +10,7 @@ import { dbPoolOptions } from './options.js'
 async function migrate (): Promise<number> {
   let store
   try {
-    store = await loadApiConfig(process.env)
+    store = await loadApiConfig((await withEnvFile(process.env)).env)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`${error.message}\n`)
