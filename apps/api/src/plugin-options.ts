@@ -5,9 +5,6 @@ import type { HealthOptions } from '@muejam/health'
 import type { RateLimitOptions, RouteRateLimit } from '@muejam/rate-limit'
 import type { FastifyBaseLogger } from 'fastify'
 
-/** Where the development issuer keeps its key pair (non-production, no AUTH_ISSUER). */
-export const DEVELOPMENT_KEYS_DIR = '.data/dev-keys'
-
 /**
  * Token verification from the configuration. Without AUTH_ISSUER (development only: the
  * configuration refuses it in production) the API trusts only the development issuer.
@@ -23,8 +20,8 @@ export async function authOptions (config: Config, log: FastifyBaseLogger): Prom
     jwksTimeoutMs: config.AUTH_JWKS_TIMEOUT_MS
   }
   if (config.AUTH_ISSUER === undefined) {
-    const development = await loadDevelopmentIssuer(DEVELOPMENT_KEYS_DIR)
-    log.warn({ issuer: development.issuer }, 'no AUTH_ISSUER: trusting only the development issuer (pnpm token signs for it)')
+    const development = await loadDevelopmentIssuer(config.DEV_KEYS_DIR)
+    log.warn({ issuer: development.issuer, keys: config.DEV_KEYS_DIR }, 'no AUTH_ISSUER: trusting only the development issuer (pnpm token signs for it)')
     return { ...common, issuer: development.issuer, publicKey: development.publicKey }
   }
   return { ...common, issuer: config.AUTH_ISSUER, jwksUrl: config.AUTH_JWKS_URL, publicKey: config.AUTH_JWT_KEY }

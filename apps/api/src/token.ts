@@ -1,41 +1,47 @@
-import { parseArgs } from 'node:util'
 import { loadDevelopmentIssuer } from '@muejam/auth'
 import { ConfigError } from '@muejam/config'
+import { withEnvFile } from './config/env-file.js'
 import { loadApiConfig } from './config/index.js'
-import { DEVELOPMENT_KEYS_DIR } from './plugin-options.js'
+import { HELP, parseTokenArguments, UsageError } from './token-arguments.js'
 
 /*
- * pnpm token -- --sub user_123 [--sid sess_1] [--ttl 3600]: prints a session token signed by
- * the development issuer, which a locally started API (no AUTH_ISSUER) trusts.
+ * pnpm run token -- --sub user_123 [--sid sess_1] [--ttl 1h] [--azp origin]: prints a session
+ * token signed by the development issuer, which a locally started API (no AUTH_ISSUER) trusts.
+ * Every refusal is one line on stderr: exit 2 for a wrong command line, 1 otherwise.
  */
 
-const USAGE = 'usage: pnpm token -- --sub <user id> [--sid <session id>] [--ttl <seconds>] [--azp <origin>]'
+const EXIT_USAGE = 2
 
-function fail (message: string): never {
+function fail (message: string, code = 1): never {
   process.stderr.write(`${message}\n`)
-  process.exit(1)
+  process.exit(code)
 }
 
-const { values } = parseArgs({
-  args: process.argv.slice(2).filter((arg) => arg !== '--'),
-  options: {
-    sub: { type: 'string' },
-    sid: { type: 'string' },
-    azp: { type: 'string' },
-    ttl: { type: 'string', default: '3600' }
+function readRequest () {
+  try {
+    return parseTokenArguments(process.argv.slice(2))
+  } catch (error) {
+    if (error instanceof UsageError) fail(`pnpm run token: ${error.message} (see pnpm run token -- --help)`, EXIT_USAGE)
+    throw error
   }
-})
-if (!values.sub) fail(USAGE)
-const ttl = Number(values.ttl)
-if (!Number.isInteger(ttl) || ttl <= 0) fail(`--ttl must be a whole number of seconds\n${USAGE}`)
+}
 
-const config = await loadApiConfig(process.env).then((store) => store.config, (error: unknown) => {
-  if (error instanceof ConfigError) fail(error.message)
-  throw error
-})
+const request = readRequest()
+if (request.help) {
+  process.stdout.write(HELP)
+  process.exit(0)
+}
+
+const config = await withEnvFile(process.env)
+  .then(({ env }) => loadApiConfig(env))
+  .then((store) => store.config, (error: unknown) => {
+    if (error instanceof ConfigError) fail(error.message)
+    throw error
+  })
 if (config.NODE_ENV === 'production') fail('pnpm token signs development tokens only; it refuses NODE_ENV=production')
 if (config.AUTH_ISSUER !== undefined) fail(`AUTH_ISSUER is set (${config.AUTH_ISSUER}): the API trusts that issuer, not the development one`)
 
-const issuer = await loadDevelopmentIssuer(DEVELOPMENT_KEYS_DIR)
-const claims = { sub: values.sub, ...(values.sid ? { sid: values.sid } : {}), ...(values.azp ? { azp: values.azp } : {}) }
-process.stdout.write(`${issuer.sign(claims, { expiresInS: ttl })}\n`)
+const issuer = await loadDevelopmentIssuer(config.DEV_KEYS_DIR).catch((error: unknown) =>
+  fail(`pnpm run token: cannot use the development keys in ${config.DEV_KEYS_DIR}: ${(error as Error).message}`))
+const claims = { sub: request.sub, ...(request.sid ? { sid: request.sid } : {}), ...(request.azp ? { azp: request.azp } : {}) }
+process.stdout.write(`${issuer.sign(claims, { expiresInS: request.ttlSeconds })}\n`)
