@@ -36,8 +36,9 @@ t.test('a request blocked on a row lock is answered 504 at its deadline, its que
 
   const sentAt = performance.now()
   const patching = server.request({ method: 'PATCH', path: `/v1/stories/${story.id}`, headers: authHeaders(author), body: { title: 'Written under a lock' } })
-  const blocked = await waitFor(async () => (await activity.apiBackends()).some((backend) => backend.wait_event_type === 'Lock' && /^update/i.test(backend.query)), { timeoutMs: 1500, everyMs: 20 })
-  t.not(blocked, null, 'the UPDATE is waiting on the row lock inside PostgreSQL')
+  // The PATCH takes the story's row lock (select … for update) before it checks and writes.
+  const blocked = await waitFor(async () => (await activity.apiBackends()).some((backend) => backend.wait_event_type === 'Lock' && /for update/i.test(backend.query)), { timeoutMs: 1500, everyMs: 20 })
+  t.not(blocked, null, 'the PATCH is waiting on the row lock inside PostgreSQL')
 
   const response = await patching
   const answeredAt = performance.now()
@@ -50,8 +51,8 @@ t.test('a request blocked on a row lock is answered 504 at its deadline, its que
   t.ok(answeredAt - sentAt >= 500)
 
   const gone = await waitFor(async () => (await activity.apiBackends()).every((backend) => backend.state !== 'active'), { timeoutMs: 1000, everyMs: 20 })
-  t.not(gone, null, 'within 1 s no query of the API runs any more: the UPDATE was cancelled, not left waiting')
-  if (gone !== null) t.comment(`the UPDATE was gone from pg_stat_activity ${Math.round(gone - answeredAt)} ms after the 504`)
+  t.not(gone, null, 'within 1 s no query of the API runs any more: the locking query was cancelled, not left waiting')
+  if (gone !== null) t.comment(`the locking query was gone from pg_stat_activity ${Math.round(gone - answeredAt)} ms after the 504`)
   const waiting = await activity.client.query('select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database where d.datname = current_database() and not l.granted')
   t.equal(waiting.rows[0].n, 0, 'no lock request is left waiting')
 
@@ -62,7 +63,7 @@ t.test('a request blocked on a row lock is answered 504 at its deadline, its que
   t.same((await activity.apiBackends()).map((backend) => backend.pid), [connection?.pid], 'on the same connection: it went back to the pool usable')
 
   await locker.query('rollback')
-  // Had the UPDATE survived the 504, it would run now that the lock is free.
+  // Had the PATCH's query survived the 504, it would run now that the lock is free.
   await sleep(200)
   const stored = await storedStory(activity.client, story.id)
   t.equal(stored.title, story.title, 'nothing was written: the title is unchanged')
