@@ -6,12 +6,13 @@ import Fastify from 'fastify'
 import muejamTracing, { startTracingIfRequested, withTraceLogFields } from '@muejam/tracing'
 import { withEnvFile, type EnvWithFile } from './config/env-file.js'
 import { loadApiConfig, type ConfigStore } from './config/index.js'
-import { secretValues, serverOptions } from './server-options.js'
 
-// Before the app's modules load, so that pg and ioredis are instrumented as they are
-// imported; with no OTEL_* variable asking for it, nothing of OpenTelemetry is loaded.
+// Tracing starts before any module that reaches pg or ioredis is loaded (those are imported
+// below, not above), so that both are instrumented as they are imported; with no OTEL_*
+// variable asking for it, nothing of OpenTelemetry is loaded. test/tracing.test.ts checks both.
 await startTracingIfRequested({ serviceName: 'muejam-api' })
 const { default: app } = await import('./app.js')
+const { secretValues, serverOptions } = await import('./server-options.js')
 
 async function loadOrExit (): Promise<{ store: ConfigStore, envFile: EnvWithFile }> {
   try {
