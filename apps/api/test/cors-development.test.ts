@@ -23,7 +23,7 @@ t.test('in development a front end on any localhost or 127.0.0.1 port gets its p
   t.equal(granted.statusCode, 204)
   t.equal(granted.headers['access-control-allow-origin'], VITE)
   t.equal(granted.headers['access-control-allow-methods'], 'GET, POST, PATCH, DELETE')
-  t.equal(granted.headers['access-control-allow-headers'], 'authorization, content-type, x-request-id, if-match, if-none-match')
+  t.equal(granted.headers['access-control-allow-headers'], 'authorization, content-type, x-request-id, if-match, if-none-match, traceparent, tracestate, baggage')
   t.match(granted.headers.vary, /Origin/)
   for (const origin of ['http://127.0.0.1:8080', 'http://localhost', 'http://localhost:3001']) {
     t.equal((await preflight(app, origin)).headers['access-control-allow-origin'], origin, `${origin} is granted`)

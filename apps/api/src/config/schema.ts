@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { boolean, integer, list, oneOf, port, secret, string, url } from '@muejam/config'
+import { boolean, integer, list, number, oneOf, port, secret, string, url } from '@muejam/config'
 import { httpsOnly, noDevelopmentPassword } from './production-rules.js'
 import { algorithmList, corsOriginList, exactUrl, origin, originList, proxyEntry, publicKeyPem, urlItem } from './validators.js'
 
@@ -47,6 +47,20 @@ export const apiSchema = {
   }),
   SECRET_KEY: secret({ minLength: 50, devDefault: () => randomBytes(48).toString('base64url'), description: 'server-side HMAC key that signs pagination cursors' }),
   SENTRY_DSN: url({ protocols: HTTP, devDefault: undefined, secret: true, description: 'error reporting target for 5xx errors and crashes', fix: 'copy the DSN from your Sentry project settings' }),
+  // Read by the OpenTelemetry SDK itself (packages/tracing); listed here so that a wrong value
+  // is refused at start-up and the headers are kept out of logs.
+  OTEL_EXPORTER_OTLP_ENDPOINT: url({ protocols: HTTP, default: undefined, description: 'OTLP/HTTP collector base URL; setting it turns tracing on (spans go to <url>/v1/traces)', fix: 'e.g. http://otel-collector:4318' }),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url({ protocols: HTTP, default: undefined, description: 'full OTLP/HTTP traces URL, instead of OTEL_EXPORTER_OTLP_ENDPOINT; also turns tracing on', fix: 'e.g. http://otel-collector:4318/v1/traces' }),
+  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(['http/protobuf', 'http/json'], { default: undefined, description: 'OTLP encoding (default http/protobuf)', fix: 'http/protobuf or http/json; gRPC is not supported' }),
+  OTEL_EXPORTER_OTLP_HEADERS: string({ default: undefined, secret: true, description: 'headers sent with every export, e.g. a vendor API key', fix: 'a comma list such as x-api-key=abc,x-team=1' }),
+  OTEL_TRACES_EXPORTER: string({ default: undefined, description: 'span exporters: otlp, console, or none (turns tracing off); setting it turns tracing on', fix: 'otlp, console, otlp,console or none' }),
+  OTEL_SERVICE_NAME: string({ default: undefined, description: 'service.name of every span (default muejam-api)', fix: 'e.g. muejam-api' }),
+  OTEL_TRACES_SAMPLER: oneOf(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'], {
+    default: undefined,
+    description: 'which requests are traced (default parentbased_always_on: all, and as the caller decided)',
+    fix: 'e.g. parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG=0.1'
+  }),
+  OTEL_TRACES_SAMPLER_ARG: number({ min: 0, max: 1, default: undefined, description: 'share of traces kept by the traceidratio samplers (default 1)', fix: 'a number from 0 to 1, e.g. 0.1' }),
   METRICS_TOKEN: secret({ minLength: 32, devDefault: undefined, description: 'bearer token that GET /metrics requires' }),
   DATABASE_URL: url({
     protocols: POSTGRES,

@@ -34,7 +34,8 @@ async function corsPlugin (app: FastifyInstance, { origins }: CorsOptions) {
   await app.register(cors, {
     origin: origins.map(originMatcher),
     methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'if-match', 'if-none-match'],
+    // W3C trace context and baggage: a browser's trace continues into the API's.
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'if-match', 'if-none-match', 'traceparent', 'tracestate', 'baggage'],
     exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit', 'ratelimit-policy', 'etag', 'location', 'allow'],
     maxAge: 600
   })
