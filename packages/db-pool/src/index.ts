@@ -14,6 +14,7 @@ export type { PoolStats } from './connection.js'
 export { DbConflictError, DbQueryCancelledError, DbUnavailableError, InvalidOptionError, MissingPeerError } from './errors.js'
 export { cancelledError, isConnectionError, isDataException, isRetryableTransactionError, sqlState } from './database-errors.js'
 export type { DbEmbeddedOptions, DbEndpointOptions, DbPoolOptions } from './options.js'
+export { EMBEDDED_DEFAULT_SETTINGS, type EmbeddedSettings } from './embedded-settings.js'
 export type { TransactionRouteConfig, TransactionRouteSettings } from './transaction-route.js'
 
 /**

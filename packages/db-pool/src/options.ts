@@ -1,4 +1,5 @@
 import { createOptionValidators } from '@muejam/problem'
+import { resolveEmbeddedSettings, type EmbeddedSettings } from './embedded-settings.js'
 import { InvalidOptionError } from './errors.js'
 
 /** One PostgreSQL server (the primary or a replica). */
@@ -16,6 +17,16 @@ export interface DbEndpointOptions {
 export interface DbEmbeddedOptions {
   /** Data directory (created when missing), or `memory://` for a throwaway database. */
   dataDir: string
+  /**
+   * PostgreSQL settings given at every start (`-c name=value`, never written to the data
+   * directory), over the defaults `{ shared_buffers: '16MB' }`. Default: the defaults.
+   */
+  settings?: EmbeddedSettings
+}
+
+export interface ResolvedDbEmbeddedOptions {
+  dataDir: string
+  settings: Record<string, string>
 }
 
 export interface DbPoolOptions {
@@ -48,7 +59,7 @@ export interface DbPoolOptions {
 export interface ResolvedDbPoolOptions {
   primary: DbEndpointOptions | undefined
   replicas: DbEndpointOptions[]
-  embedded: DbEmbeddedOptions | undefined
+  embedded: ResolvedDbEmbeddedOptions | undefined
   poolMax: number
   connectTimeoutMs: number
   idleTimeoutMs: number
@@ -95,7 +106,7 @@ export function resolveOptions (options: DbPoolOptions): ResolvedDbPoolOptions {
   return {
     primary: primary === undefined ? undefined : endpoint('primary', primary),
     replicas: replicas.map((replica, index) => endpoint(`replicas[${index}]`, replica)),
-    embedded: embedded === undefined ? undefined : { dataDir: embedded.dataDir },
+    embedded: embedded === undefined ? undefined : { dataDir: embedded.dataDir, settings: resolveEmbeddedSettings(embedded.settings) },
     poolMax: option.integer('poolMax', options.poolMax, { min: 1, max: 10_000, default: 20 }),
     connectTimeoutMs: option.milliseconds('connectTimeoutMs', options.connectTimeoutMs, { min: 1, default: 5000 }),
     idleTimeoutMs: option.milliseconds('idleTimeoutMs', options.idleTimeoutMs, { default: 30_000 }),

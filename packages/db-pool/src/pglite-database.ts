@@ -1,17 +1,21 @@
-import { mkdir } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { access, mkdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import type { PGlite, Results } from '@electric-sql/pglite'
 import { AbortedTransactionError, type CompiledQuery, type QueryResult, type TransactionSettings } from 'kysely'
 import { beginStatement, checkSource, type OwnedDatabase, type PoolStats, type QueryScope, type ScopedConnection } from './connection.js'
 import { cancelledError, toClientError } from './database-errors.js'
+import { EMBEDDED_DEFAULT_SETTINGS, startParamsWith } from './embedded-settings.js'
 import { DbUnavailableError } from './errors.js'
 import { importOptionalPeer } from './optional-peer.js'
+import { initdbInChildProcess } from './pglite-initdb.js'
 
 /** The optional peer the embedded database loads. */
 export const PGLITE_MODULE = '@electric-sql/pglite'
 
 export interface PGliteDatabaseSettings {
   dataDir: string
+  /** PostgreSQL settings given at every start, `-c name=value`. Default: `EMBEDDED_DEFAULT_SETTINGS`. */
+  settings?: Readonly<Record<string, string>>
   connectTimeoutMs: number
   retryAfterSeconds: number
   /** Module loaded for the database; another name only to test a missing installation. Default `@electric-sql/pglite`. */
@@ -19,9 +23,14 @@ export interface PGliteDatabaseSettings {
 }
 
 const MEMORY = 'memory://'
+const STARTUP_FAILURE = /\b(FATAL|PANIC|ERROR):/
 const TRANSACTION_START = /^\s*(begin|start\s+transaction)\b/i
 const TRANSACTION_END = /^\s*(commit|end|rollback|abort)\b(?!\s+to\b)/i
 const CHANGING_KINDS = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode', 'MergeQueryNode'])
+
+function exists (path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false)
+}
 
 interface Waiter {
   grant (): void
@@ -56,15 +65,30 @@ export class PGliteDatabase implements OwnedDatabase {
   }
 
   async #open (): Promise<void> {
-    let dataDir = this.#settings.dataDir
-    if (!dataDir.startsWith(MEMORY)) {
-      dataDir = resolve(dataDir)
-      await mkdir(dataDir, { recursive: true })
-    }
+    const onDisk = !this.#settings.dataDir.startsWith(MEMORY)
+    const dataDir = onDisk ? resolve(this.#settings.dataDir) : this.#settings.dataDir
+    if (onDisk) await mkdir(dataDir, { recursive: true })
+    const moduleName = this.#settings.pgliteModule ?? PGLITE_MODULE
     const { PGlite } = await importOptionalPeer<typeof import('@electric-sql/pglite')>(
-      this.#settings.pgliteModule ?? PGLITE_MODULE, 'The embedded database (@muejam/db-pool option embedded)')
-    const db = new PGlite(dataDir)
-    await db.waitReady
+      moduleName, 'The embedded database (@muejam/db-pool option embedded)')
+    if (onDisk && !await exists(join(dataDir, 'PG_VERSION'))) {
+      await initdbInChildProcess({ moduleUrl: import.meta.resolve(moduleName), dataDir })
+    }
+    // PGlite's own error says only that it failed to start; PostgreSQL says why on stderr.
+    const startFailures: string[] = []
+    const db = new PGlite(dataDir, {
+      startParams: startParamsWith(PGlite.defaultStartParams, this.#settings.settings ?? EMBEDDED_DEFAULT_SETTINGS),
+      onStderr: (line: string) => {
+        if (this.#db === undefined && STARTUP_FAILURE.test(line)) startFailures.push(line.slice(line.search(STARTUP_FAILURE)))
+        return false
+      }
+    })
+    try {
+      await db.waitReady
+    } catch (error) {
+      if (startFailures.length === 0) throw error
+      throw new Error(`the embedded database did not start: ${startFailures.slice(-3).join('; ')}`, { cause: error })
+    }
     this.#db = db
   }
 

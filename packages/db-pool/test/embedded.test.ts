@@ -113,7 +113,12 @@ t.test('a request aborted while queued for the embedded database gives up', asyn
 t.test('a PGlite data directory keeps its data across restarts', async (t) => {
   const dataDir = join(await mkdtemp(join(tmpdir(), 'muejam-pglite-')), 'nested', 'pglite')
   t.teardown(() => rm(join(dataDir, '..', '..'), { recursive: true, force: true }))
-  const first = await buildApp(t, { embedded: { dataDir } })
+  const { default: Fastify } = await import('fastify')
+  const { default: dbPool } = await import('../src/index.js')
+  // initdb on a busy machine can take longer than Fastify's 10 s for onReady.
+  const first = Fastify({ pluginTimeout: 60_000 })
+  t.teardown(() => first.close())
+  await first.register(dbPool, { embedded: { dataDir } }).ready()
   await sql`create table kept (v text)`.execute(first.db)
   await sql`insert into kept (v) values ('still here')`.execute(first.db)
   await first.close()
