@@ -3,6 +3,7 @@ import configPlugin from '@muejam/config'
 import dbPool from '@muejam/db-pool'
 import health from '@muejam/health'
 import observability, { type SecretRedactor } from '@muejam/observability'
+import { traceIds } from '@muejam/tracing'
 import problem from '@muejam/problem'
 import rateLimit, { clientNetwork } from '@muejam/rate-limit'
 import timeouts from '@muejam/timeouts'
@@ -58,6 +59,8 @@ async function app (fastify: FastifyInstance, { store, secrets }: AppOptions) {
     sentryDsn: config.SENTRY_DSN,
     sentryEnvironment: config.NODE_ENV,
     sentryRelease: VERSION,
+    // The request's trace and span ids, when tracing is on.
+    sentryTags: traceIds,
     secrets
   })
   if (config.SECURE_SSL_REDIRECT) await fastify.register(httpsRedirect, { publicUrl: config.PUBLIC_URL })

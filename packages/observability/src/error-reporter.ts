@@ -27,6 +27,8 @@ export interface ReportedRequest {
   route: string
   status: number
   userId: string | null
+  /** More tags from the host (the `sentryTags` option), under the ones above. */
+  tags?: Readonly<Record<string, string>> | null | undefined
 }
 
 const active = new Set<ErrorReporter>()
@@ -119,7 +121,7 @@ export class ErrorReporter {
     this.#load().then(({ scope: base }) => {
       const scope = base.clone()
       if (request !== undefined && request !== null) {
-        scope.setTags({ request_id: request.id, route: request.route, method: request.method, status: request.status })
+        scope.setTags({ ...request.tags, request_id: request.id, route: request.route, method: request.method, status: request.status })
         scope.setTransactionName(`${request.method} ${request.route}`)
         if (request.userId !== null) scope.setUser({ id: request.userId })
       }

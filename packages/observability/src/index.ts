@@ -5,7 +5,7 @@ import { ErrorReporter, type ReportedRequest } from './error-reporter.js'
 import { createMetrics } from './metrics.js'
 import type { MetricsRegistry } from './metrics-registry.js'
 import { metricsRoute } from './metrics-route.js'
-import { resolveOptions, type ObservabilityOptions } from './options.js'
+import { resolveOptions, type ObservabilityOptions, type Settings } from './options.js'
 import { UNMATCHED_ROUTE } from './request-histogram.js'
 
 export { OVERFLOW_KEY, type AuditEvent, type AuditRequest, type AuditStats } from './audit.js'
@@ -57,14 +57,15 @@ function routeOf (request: FastifyRequest): string {
   return (request.routeOptions.config.url as string | undefined) ?? UNMATCHED_ROUTE
 }
 
-function reported (request: FastifyRequest, status: number): ReportedRequest {
+function reported (request: FastifyRequest, status: number, tags: Settings['sentryTags']): ReportedRequest {
   const userId = (request as unknown as { auth?: { userId?: unknown } | null }).auth?.userId
   return {
     id: request.id,
     method: request.method,
     route: routeOf(request),
     status,
-    userId: typeof userId === 'string' ? userId : null
+    userId: typeof userId === 'string' ? userId : null,
+    tags: tags?.(request)
   }
 }
 
@@ -100,7 +101,7 @@ async function observability (app: FastifyInstance, options: ObservabilityOption
   app.decorate('reportError', (error: unknown, request?: FastifyRequest | null) => {
     if (reporter === null) return
     const status = typeof error === 'object' && error !== null ? statusOf(error) : 500
-    reporter.capture(error, request ? reported(request, status) : null)
+    reporter.capture(error, request ? reported(request, status, settings.sentryTags) : null)
   })
   app.decorateRequest(kState, IDLE)
 
@@ -139,7 +140,7 @@ async function observability (app: FastifyInstance, options: ObservabilityOption
   if (reporter !== null) {
     app.addHook('onError', function onError (request: FastifyRequest, _reply: FastifyReply, error: FastifyError, done: HookHandlerDoneFunction) {
       const status = statusOf(error)
-      if (status >= 500) reporter.capture(error, reported(request, status))
+      if (status >= 500) reporter.capture(error, reported(request, status, settings.sentryTags))
       done()
     })
   }

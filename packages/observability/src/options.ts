@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import { createOptionValidators } from '@muejam/problem'
 import { InvalidOptionError } from './errors.js'
 import { isValidPrefix } from './metrics-registry.js'
@@ -45,6 +46,12 @@ export interface ObservabilityOptions {
   /** Longest wait for pending reports on close or crash, in ms. Default: `2000`. */
   sentryFlushTimeoutMs?: number
   /**
+   * Called, synchronously, for each error report of a request: its entries become tags of the
+   * event (e.g. the request's `trace_id` and `span_id`, to find its trace). The report's own
+   * tags (`request_id`, `route`, `method`, `status`) win over them. Default: none.
+   */
+  sentryTags?: (request: FastifyRequest) => Readonly<Record<string, string>> | null | undefined
+  /**
    * Secret values scrubbed from error reports (pass the same `SecretRedactor` as to
    * `loggerOptions` to follow rotations). Default: none; JWTs and bearer credentials are
    * scrubbed regardless.
@@ -66,6 +73,7 @@ export interface Settings {
   sentryEnvironment: string | undefined
   sentryRelease: string | undefined
   sentryFlushTimeoutMs: number
+  sentryTags: ((request: FastifyRequest) => Readonly<Record<string, string>> | null | undefined) | undefined
   redactor: SecretRedactor
 }
 
@@ -135,6 +143,7 @@ export function resolveOptions (options: ObservabilityOptions): Settings {
     sentryEnvironment: option.string('sentryEnvironment', options.sentryEnvironment, { emptyIsUnset: true }),
     sentryRelease: option.string('sentryRelease', options.sentryRelease, { emptyIsUnset: true }),
     sentryFlushTimeoutMs: option.milliseconds('sentryFlushTimeoutMs', options.sentryFlushTimeoutMs, { min: 1, default: 2000 }),
+    sentryTags: option.func('sentryTags', options.sentryTags),
     redactor: secrets(options.secrets)
   }
 }

@@ -23,6 +23,7 @@ const invalid: Array<[string, Record<string, unknown>, string]> = [
   ['metricsPath', { metricsPath: 'metrics' }, 'must be a path starting with "/"'],
   ['metricsPath', { metricsPath: 42 }, 'must be a path starting with "/"'],
   ['metricsToken', { metricsToken: 1234 }, 'must be a string or a function returning one'],
+  ['sentryTags', { sentryTags: { trace_id: 'abc' } }, 'must be a function'],
   ['metricsRouteConfig', { metricsRouteConfig: ['auth'] }, 'must be an object'],
   ['metricsRouteConfig', { metricsRouteConfig: 'none' }, 'must be an object'],
   ['defaultMetrics', { defaultMetrics: 'yes' }, 'must be true or false'],

@@ -138,6 +138,38 @@ t.test('app.reportError reports a handled error with its request; without a DSN 
   t.equal((await quiet.inject('/x')).statusCode, 200)
 })
 
+t.test('sentryTags adds the host\'s tags to a request\'s report (a trace id, say), under the report\'s own', async (t) => {
+  const ingest = await startSentryIngest(t)
+  const seen: string[] = []
+  const app = await build(t, {
+    sentryDsn: ingest.dsn,
+    sentryTags: (request) => {
+      seen.push(request.id)
+      return { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7', request_id: 'from-the-host' }
+    }
+  })
+  app.get('/v1/stories/:id', async () => failing('story read failed'))
+  app.get('/v1/me', async (request) => {
+    app.reportError(new Error('handled'), request)
+    app.reportError(new Error('without a request'))
+    return { ok: true }
+  })
+  t.equal((await app.inject({ url: '/v1/stories/7', headers: { 'x-request-id': 'tagged-1' } })).statusCode, 500)
+  t.equal((await app.inject({ url: '/v1/me', headers: { 'x-request-id': 'tagged-2' } })).statusCode, 200)
+  await app.close()
+
+  const events = ingest.events() as Array<Record<string, any>>
+  t.equal(events.length, 3)
+  const thrown = events.find((event) => event.tags?.request_id === 'tagged-1')
+  t.match(thrown?.tags, { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7', route: '/v1/stories/:id' })
+  const handled = events.find((event) => event.tags?.request_id === 'tagged-2')
+  t.match(handled?.tags, { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' })
+  t.notOk(events.some((event) => event.tags?.request_id === 'from-the-host'), 'the report\'s request_id wins over the host\'s')
+  const bare = events.find((event) => event.tags?.request_id === undefined)
+  t.equal(bare?.tags?.trace_id, undefined, 'an error without a request gets no host tags')
+  t.same(seen.sort(), ['tagged-1', 'tagged-2'], 'called once per report of a request')
+})
+
 t.test('captureCrash reports a fatal event and resolves once it is sent; with no reporter it resolves false', async (t) => {
   t.equal(await captureCrash(new Error('before any reporter')), false)
   const ingest = await startSentryIngest(t)

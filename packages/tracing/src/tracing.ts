@@ -1,7 +1,8 @@
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
 
 /** The ids a log line or an error report carries to find its trace. */
-export interface TraceIds {
+// A type, not an interface: it is a string record, as error-report tags are.
+export type TraceIds = {
   /** 32 hex digits. */
   trace_id: string
   /** 16 hex digits. */
