@@ -27,7 +27,14 @@ export async function startTracing (options: TracingOptions = {}): Promise<Traci
   const running = activeTracing()
   if (running !== null) return running
   const { startSdk } = await import('./sdk.js')
-  const tracing = await startSdk(settings)
+  const started = await startSdk(settings)
+  const tracing: Tracing = {
+    ...started,
+    shutdown: async () => {
+      setActiveTracing(null)
+      await started.shutdown()
+    }
+  }
   setActiveTracing(tracing)
   return tracing
 }
