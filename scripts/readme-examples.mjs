@@ -16,7 +16,8 @@ export const README_EXAMPLES = {
   'packages/observability/README.md': 'examples/service/src/observability.ts',
   'packages/problem/README.md': 'examples/service/src/problem.ts',
   'packages/rate-limit/README.md': 'examples/service/src/rate-limit.ts',
-  'packages/timeouts/README.md': 'examples/service/src/timeouts.ts'
+  'packages/timeouts/README.md': 'examples/service/src/timeouts.ts',
+  'packages/tracing/README.md': 'examples/service/src/tracing.ts'
 }
 
 const REGION_START = /^\s*\/\/ #region readme\s*$/
