@@ -9,6 +9,7 @@ TEST_PACKAGES=(
   'pgbouncer pgbouncer the db-pool and api suites connect through a real pgbouncer'
   'chromium chromium the api suite renders the docs page in headless Chromium'
   'prometheus promtool the api suite unit-tests the alert rules and checks a real /metrics scrape with promtool'
+  'nginx nginx the api suite rolls a deploy and a rollback through docker/lb/nginx.conf in a real nginx'
 )
 
 say () { printf 'test set-up: %s\n' "$*"; }

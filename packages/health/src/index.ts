@@ -154,6 +154,12 @@ async function healthPlugin (app: FastifyInstance, options: HealthOptions) {
 
   // Readiness fails as soon as the server starts closing, whoever closes it.
   app.addHook('preClose', async () => registry.startDraining())
+  // While draining, each answer closes its connection: a balancer's pooled keep-alive
+  // connection would otherwise outlive the drain and carry a request (a POST it may not
+  // retry) into the closing server, which refuses it with 503.
+  app.addHook('onSend', async (_request, reply) => {
+    if (registry.draining) reply.header('connection', 'close')
+  })
 
   // The routes live in a scope of their own: nothing they add leaks into the host app.
   await app.register(async (routes) => {

@@ -30,3 +30,13 @@ t.test('closing the server marks the registry as draining', async (t) => {
   await app.close()
   t.equal(app.health.draining, true)
 })
+
+t.test('while draining, every answer closes its connection, so no pooled keep-alive connection outlives the drain', async (t) => {
+  const app = await build(t)
+  app.get('/work', async () => ({ done: true }))
+  t.not((await app.inject('/work')).headers.connection, 'close', 'kept alive before draining')
+  app.health.startDraining()
+  for (const url of ['/work', '/health/ready', '/health/live']) {
+    t.equal((await app.inject(url)).headers.connection, 'close', `${url} answers with Connection: close`)
+  }
+})

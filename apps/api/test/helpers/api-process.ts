@@ -218,6 +218,8 @@ export interface StartOptions {
    * Default: true; false leaves the issuer to `env`.
    */
   testAuth?: boolean
+  /** Listen on this port (a replacement on its predecessor's, as a balancer's upstream expects); default: a free one. */
+  port?: number
 }
 
 /**
@@ -225,7 +227,7 @@ export interface StartOptions {
  * false, the test issuer) on a free port and waits until it is live. It is stopped at
  * teardown if it is still running.
  */
-export async function startApiProcess (t: Test, env: Record<string, string>, { startTimeoutMs = 30_000, stopGraceMs = 10_000, cwd = API_ROOT, testAuth = true, serverJs = SERVER_JS, terminal = false }: StartOptions = {}): Promise<ApiProcess> {
+export async function startApiProcess (t: Test, env: Record<string, string>, { startTimeoutMs = 30_000, stopGraceMs = 10_000, cwd = API_ROOT, testAuth = true, serverJs = SERVER_JS, terminal = false, port: fixedPort }: StartOptions = {}): Promise<ApiProcess> {
   // `script -qec <command> /dev/null` gives the command a pseudo-terminal, copies what it
   // writes to script's stdout, and exits with its code; exec lets signals reach node itself.
   const [file, args] = terminal
@@ -233,7 +235,7 @@ export async function startApiProcess (t: Test, env: Record<string, string>, { s
     : [process.execPath, [serverJs]]
   // A free port can be taken between the probe and the server's listen(): try another.
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort()
+    const port = fixedPort ?? await freePort()
     const child = spawn(file, args, {
       cwd,
       env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...(testAuth ? TEST_AUTH_ENV : {}), ...env, PORT: String(port) },
@@ -245,7 +247,7 @@ export async function startApiProcess (t: Test, env: Record<string, string>, { s
       await api.waitUntilLive(startTimeoutMs)
       return api
     } catch (error) {
-      if (error instanceof ExitedEarly && /EADDRINUSE/.test(error.output) && attempt < 3) continue
+      if (error instanceof ExitedEarly && /EADDRINUSE/.test(error.output) && attempt < 3 && fixedPort === undefined) continue
       throw error
     }
   }
