@@ -195,7 +195,7 @@ t.test('a request that outlives its deadline is counted in muejam_request_timeou
   await lockTaken
   const waitingUpdates = async () => {
     const { rows } = await sql<{ n: string }>`select count(*) as n from pg_stat_activity
-      where datname = current_database() and state = 'active' and query ilike 'update %stories%'`.execute(db)
+      where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and (query ilike 'update %stories%' or query ilike 'select %stories% for update%')`.execute(db)
     return Number(rows[0]?.n)
   }
   const waitFor = async (count: number) => {
@@ -204,13 +204,13 @@ t.test('a request that outlives its deadline is counted in muejam_request_timeou
     return waitingUpdates()
   }
   const answer = app.inject({ method: 'PATCH', url: `/v1/stories/${story.id}`, headers: authHeaders('user_2abcMetricsSlow'), body: { title: 'Changed' } })
-  t.equal(await waitFor(1), 1, 'the update waits on the row lock in PostgreSQL')
+  t.equal(await waitFor(1), 1, 'the PATCH waits on the row lock in PostgreSQL')
   const response = await answer
   t.equal(response.statusCode, 504)
   t.equal(response.json().code, 'request_timeout')
   // The cancellation reaches PostgreSQL on a connection of its own: the lock is released only
   // once the waiting update is gone, or it would go through.
-  t.equal(await waitFor(0), 0, 'the blocked update was cancelled in PostgreSQL')
+  t.equal(await waitFor(0), 0, 'the blocked PATCH was cancelled in PostgreSQL')
   release()
   await holder
 
