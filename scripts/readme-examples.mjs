@@ -10,6 +10,7 @@ import { publicPackages, root } from './public-packages.mjs'
 /** README → the example file its first code block shows. Every public package has one row. */
 export const README_EXAMPLES = {
   'packages/auth/README.md': 'examples/service/src/auth.ts',
+  'packages/circuit-breaker/README.md': 'examples/service/src/circuit-breaker.ts',
   'packages/config/README.md': 'examples/service/src/config.ts',
   'packages/db-pool/README.md': 'examples/service/src/database.ts',
   'packages/health/README.md': 'examples/service/src/health.ts',
