@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { findExecutable, SBIN_DIRS } from './executable.js'
 import { freePort } from './free-port.js'
 
 interface Teardown { teardown(fn: () => unknown): void }
@@ -36,9 +37,8 @@ export interface Pgbouncer {
 }
 
 function findBinary (): string {
-  const candidates = [process.env.PGBOUNCER_BIN, '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer']
-  const found = candidates.find((path) => path !== undefined && path !== '' && existsSync(path))
-  if (found === undefined) throw new Error(`pgbouncer is not installed. ${INSTALL_HINT}`)
+  const found = findExecutable('pgbouncer', { envVar: 'PGBOUNCER_BIN', extraDirs: SBIN_DIRS })
+  if (found === null) throw new Error(`pgbouncer is not installed. ${INSTALL_HINT}`)
   return found
 }
 

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { accessSync, constants, statSync } from 'node:fs'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { findExecutable, SBIN_DIRS } from '@muejam/testing/executable'
 import { freePort } from '@muejam/testing/free-port'
 
 /*
@@ -26,24 +26,9 @@ export const NGINX_MISSING = 'nginx not found. Install Debian\'s nginx: ' +
   'sudo apt-get install --no-install-recommends nginx (`pnpm test` installs it through scripts/test-setup.sh), ' +
   'or set NGINX_BIN to an nginx of your own.'
 
-function isExecutable (path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK)
-    return statSync(path).isFile()
-  } catch {
-    return false
-  }
-}
-
 /** NGINX_BIN, then the PATH and the sbin folders a user's PATH often lacks; null when none has it. */
 export function findNginx (): string | null {
-  const override = process.env.NGINX_BIN
-  if (override !== undefined && override !== '') return isExecutable(override) ? override : null
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin']
-  for (const dir of dirs) {
-    if (dir !== '' && isExecutable(join(dir, 'nginx'))) return join(dir, 'nginx')
-  }
-  return null
+  return findExecutable('nginx', { envVar: 'NGINX_BIN', extraDirs: SBIN_DIRS })
 }
 
 /** What each proxied request left in the access log the test adds. */

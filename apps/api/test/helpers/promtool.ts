@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
-import { accessSync, constants, statSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
+import { findExecutable } from '@muejam/testing/executable'
 
 /*
  * Prometheus's promtool, as the alert and metrics tests run it. Debian's `prometheus` package
@@ -11,23 +10,9 @@ export const PROMTOOL_MISSING = 'promtool not found. It ships with Debian\'s pro
   'sudo apt-get install --no-install-recommends prometheus (`pnpm test` installs it through scripts/test-setup.sh), ' +
   'or set PROMTOOL_BIN to a promtool of your own.'
 
-function isExecutable (path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK)
-    return statSync(path).isFile()
-  } catch {
-    return false
-  }
-}
-
 /** PROMTOOL_BIN, then the PATH; null when neither has it. */
 export function findPromtool (): string | null {
-  const override = process.env.PROMTOOL_BIN
-  if (override !== undefined && override !== '') return isExecutable(override) ? override : null
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir !== '' && isExecutable(join(dir, 'promtool'))) return join(dir, 'promtool')
-  }
-  return null
+  return findExecutable('promtool', { envVar: 'PROMTOOL_BIN' })
 }
 
 export interface PromtoolResult {
