@@ -1,20 +1,10 @@
 import health from '@muejam/health'
 import observability from '@muejam/observability'
-import Fastify, { type FastifyInstance } from 'fastify'
+import { scrapeSamples } from '@muejam/testing/metrics'
+import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 import dbPool, { type DbPoolOptions } from '../src/index.js'
 import { labelledDatabase } from './helpers/setup.js'
-
-/** One sample of a Prometheus text exposition: `name{a="1",b="2"}` → value. */
-async function scrape (app: FastifyInstance) {
-  const samples = new Map<string, number>()
-  for (const line of (await app.inject('/metrics')).body.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const at = line.lastIndexOf(' ')
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)))
-  }
-  return samples
-}
 
 type Order = 'db-pool first' | 'db-pool last'
 
@@ -39,7 +29,7 @@ for (const order of ['db-pool first', 'db-pool last'] as const) {
     t.match(ready.json().checks.database, { status: 'healthy' })
     t.ok(app.health.checkNames.includes('database'))
 
-    const samples = await scrape(app)
+    const samples = await scrapeSamples(app)
     for (const pool of app.dbPool.stats()) {
       t.ok(pool.total >= 1, `${pool.pool} opened a connection for the check`)
       t.equal(samples.get(`svc_db_pool_connections{pool="${pool.pool}"}`), pool.total, `${pool.pool} connections`)
@@ -58,7 +48,7 @@ t.test('the gauges follow the pools at each scrape: connections held and request
     const queued = connection.selectFrom('whoami' as never).selectAll().execute()
     const waiting = app.db.selectFrom('whoami' as never).selectAll().execute()
     for (let i = 0; i < 100 && app.dbPool.stats()[0]?.waiting !== 1; i++) await new Promise((resolve) => setTimeout(resolve, 10))
-    const samples = await scrape(app)
+    const samples = await scrapeSamples(app)
     await queued
     return { samples, waiting }
   })
@@ -66,7 +56,7 @@ t.test('the gauges follow the pools at each scrape: connections held and request
   t.equal(held.samples.get('svc_db_pool_connections{pool="primary"}'), 1)
   t.equal(held.samples.get('svc_db_pool_idle_connections{pool="primary"}'), 0)
   t.equal(held.samples.get('svc_db_pool_waiting_requests{pool="primary"}'), 1, 'the second query waits for the only connection')
-  const after = await scrape(app)
+  const after = await scrapeSamples(app)
   t.equal(after.get('svc_db_pool_waiting_requests{pool="primary"}'), 0)
   t.equal(after.get('svc_db_pool_idle_connections{pool="primary"}'), 1)
 })
@@ -82,7 +72,7 @@ t.test('healthCheck: false adds no check; without health or observability the pl
   const primary = await labelledDatabase(t, 'primary')
   const app = await compose(t, 'db-pool first', { primary: { connectionString: primary.url }, healthCheck: false })
   t.notOk(app.health.checkNames.includes('database'))
-  t.ok((await scrape(app)).has('svc_db_pool_connections{pool="primary"}'), 'the gauges are still there')
+  t.ok((await scrapeSamples(app)).has('svc_db_pool_connections{pool="primary"}'), 'the gauges are still there')
 
   const alone = Fastify()
   t.teardown(() => alone.close())

@@ -1,4 +1,5 @@
 import observability from '@muejam/observability'
+import { scrapeSamples } from '@muejam/testing/metrics'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import t from 'tap'
@@ -11,17 +12,6 @@ function owner (name: string, critical = true) {
       if (app.hasDecorator('health')) app.health.addCheck(name, () => ({ owner: name }), { critical })
     })
   }, { name: `owner-${name}` })
-}
-
-/** One sample of a Prometheus text exposition: `name{a="1",b="2"}` → value. */
-async function scrape (app: FastifyInstance) {
-  const samples = new Map<string, number>()
-  for (const line of (await app.inject('/metrics')).body.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const at = line.lastIndexOf(' ')
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)))
-  }
-  return samples
 }
 
 t.test('a plugin registered before health and one registered after both add their checks in onReady and appear in /health/ready', async (t) => {
@@ -72,18 +62,18 @@ for (const order of ['observability first', 'health first'] as const) {
     app.health.addCheck('database', async () => { if (failing) throw new Error('down') })
     await app.ready()
 
-    let samples = await scrape(app)
+    let samples = await scrapeSamples(app)
     t.notOk([...samples.keys()].some((name) => name.startsWith('svc_health')), 'no samples before the first report')
 
     await app.inject('/health/ready')
-    samples = await scrape(app)
+    samples = await scrapeSamples(app)
     t.equal(samples.get('svc_health_status{status="healthy"}'), 1)
     t.equal(samples.get('svc_health_check_status{check="database",status="healthy"}'), 1)
     t.equal(samples.get('svc_health_check_status{check="disk",status="healthy"}'), 1)
 
     failing = true
     await app.inject('/health/ready')
-    samples = await scrape(app)
+    samples = await scrapeSamples(app)
     t.equal(samples.get('svc_health_status{status="unhealthy"}'), 1)
     t.equal(samples.get('svc_health_status{status="healthy"}'), undefined, 'only the current status')
     t.equal(samples.get('svc_health_check_status{check="database",status="unhealthy"}'), 1)

@@ -1,8 +1,9 @@
+import { sampleKey, scrapeSamples } from '@muejam/testing/metrics'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
 import { AuditLog } from '../src/audit.js'
 import observability, { loggerOptions, requestIdFrom, type ObservabilityOptions } from '../src/index.js'
-import { key, LogCapture, scrape } from './helpers/app.js'
+import { LogCapture } from './helpers/app.js'
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -83,9 +84,9 @@ t.test('1 000 bad tokens from one client in a second produce a bounded number of
   // Another client is not silenced by the first one's flood.
   await app.inject({ url: '/v1/stories', remoteAddress: '198.51.100.7' })
 
-  const samples = await scrape(app)
-  t.equal(samples.get(key('auth_failures_total', { reason: 'token_invalid_signature' })), 1001)
-  t.equal(samples.get(key('audit_events_total', { event: 'auth.failed' })), 1001)
+  const samples = await scrapeSamples(app)
+  t.equal(samples.get(sampleKey('auth_failures_total', { reason: 'token_invalid_signature' })), 1001)
+  t.equal(samples.get(sampleKey('audit_events_total', { event: 'auth.failed' })), 1001)
   t.equal(samples.get('audit_suppressed_total'), 995)
 
   await app.close()

@@ -1,7 +1,8 @@
 import * as shared from '@muejam/problem'
+import { sampleKey, scrapeSamples } from '@muejam/testing/metrics'
 import t from 'tap'
 import { clientNetwork } from '../src/index.js'
-import { build, key, LogCapture, scrape } from './helpers/app.js'
+import { build, LogCapture } from './helpers/app.js'
 
 t.test('clientNetwork is the shared definition of @muejam/problem, the key @muejam/rate-limit counts by', async (t) => {
   t.equal(clientNetwork, shared.clientNetwork)
@@ -18,8 +19,8 @@ t.test('failed scrapes from two IPv6 addresses of one /64 share one audit budget
   t.same(statuses, [401, 401, 401, 401, 401])
   const written = capture.audit().filter((line) => line.event === 'metrics.auth_failed').map((line) => line.ip)
   t.same(written, ['2001:db8:7:1::a', '2001:db8:7:1:ffff::b', '2001:db8:7:2::a'], 'two lines for the first /64, then silence; the next /64 still written')
-  const samples = await scrape(app, 'a-metrics-token-of-thirty-two-chars-x')
-  t.equal(samples.get(key('audit_events_total', { event: 'metrics.auth_failed' })), 5, 'every failure counted')
+  const samples = await scrapeSamples(app, 'a-metrics-token-of-thirty-two-chars-x')
+  t.equal(samples.get(sampleKey('audit_events_total', { event: 'metrics.auth_failed' })), 5, 'every failure counted')
   t.equal(samples.get('audit_suppressed_total'), 2)
   await app.close()
   t.match(capture.audit().find((line) => line.event === 'audit.suppressed'), { target: 'metrics:2001:db8:7:1::/64', suppressed: 2 })

@@ -1,9 +1,10 @@
+import { sampleKey, scrapeSamples } from '@muejam/testing/metrics'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
 import t from 'tap'
 import observability, { DuplicateMetricError, InvalidMetricError, type MetricSpec } from '../src/index.js'
-import { build, key, LogCapture, scrape } from './helpers/app.js'
+import { build, LogCapture } from './helpers/app.js'
 
 const noop = () => 0
 
@@ -22,18 +23,18 @@ t.test('a counter and a gauge registered through app.metrics are read at each sc
   const response = await app.inject('/metrics')
   t.match(response.body, '# HELP widgets_refused_total Widgets refused.\n# TYPE widgets_refused_total counter')
   t.match(response.body, '# TYPE widget_pool_connections gauge')
-  let samples = await scrape(app)
+  let samples = await scrapeSamples(app)
   t.equal(samples.get('widgets_refused_total'), 7)
-  t.equal(samples.get(key('widget_pool_connections', { pool: 'primary' })), 5)
-  t.equal(samples.get(key('widget_pool_connections', { pool: 'replica-1' })), 2)
+  t.equal(samples.get(sampleKey('widget_pool_connections', { pool: 'primary' })), 5)
+  t.equal(samples.get(sampleKey('widget_pool_connections', { pool: 'replica-1' })), 2)
 
   refused.total = 9
   pools.pop()
-  samples = await scrape(app)
+  samples = await scrapeSamples(app)
   t.equal(samples.get('widgets_refused_total'), 9, 'the owner\'s value at the time of the scrape')
-  t.equal(samples.get(key('widget_pool_connections', { pool: 'replica-1' })), undefined, 'a label set gone from collect is gone from the scrape')
+  t.equal(samples.get(sampleKey('widget_pool_connections', { pool: 'replica-1' })), undefined, 'a label set gone from collect is gone from the scrape')
   app.metrics.registry.resetMetrics()
-  t.equal((await scrape(app)).get('widgets_refused_total'), 9, 'a registry reset leaves values the owner keeps')
+  t.equal((await scrapeSamples(app)).get('widgets_refused_total'), 9, 'a registry reset leaves values the owner keeps')
 })
 
 t.test('prefix: every metric registered through app.metrics and the plugin\'s own get it; process metrics and the host\'s raw prom-client ones do not', async (t) => {
@@ -45,12 +46,12 @@ t.test('prefix: every metric registered through app.metrics and the plugin\'s ow
   await app.inject('/ok')
   app.audit({ event: 'thing.done', outcome: 'success' })
 
-  const samples = await scrape(app)
+  const samples = await scrapeSamples(app)
   t.equal(samples.get('shop_queue_depth'), 3)
   t.equal(samples.get('queue_depth'), undefined)
-  t.equal(samples.get(key('shop_http_request_duration_seconds_count', { method: 'GET', route: '/ok', status: '200' })), 1)
+  t.equal(samples.get(sampleKey('shop_http_request_duration_seconds_count', { method: 'GET', route: '/ok', status: '200' })), 1)
   t.equal(samples.get('shop_http_requests_in_flight'), 1)
-  t.equal(samples.get(key('shop_audit_events_total', { event: 'thing.done' })), 1)
+  t.equal(samples.get(sampleKey('shop_audit_events_total', { event: 'thing.done' })), 1)
   t.equal(samples.get('shop_audit_suppressed_total'), 0)
   t.equal(samples.get('host_own_total'), 1)
   t.ok(samples.has('process_cpu_user_seconds_total'), 'process metrics keep prom-client\'s names')
@@ -62,8 +63,8 @@ t.test('the prefix defaults to empty', async (t) => {
   t.equal(app.metrics.prefix, '')
   app.get('/ok', async () => 'ok')
   await app.inject('/ok')
-  const samples = await scrape(app)
-  t.equal(samples.get(key('http_request_duration_seconds_count', { method: 'GET', route: '/ok', status: '200' })), 1)
+  const samples = await scrapeSamples(app)
+  t.equal(samples.get(sampleKey('http_request_duration_seconds_count', { method: 'GET', route: '/ok', status: '200' })), 1)
   t.equal(samples.get('http_requests_in_flight'), 1)
 })
 
@@ -79,7 +80,7 @@ t.test('a plugin registers its metric in onReady whether it was registered befor
   await app.register(observability, { defaultMetrics: false, prefix: 'x_' })
   await app.register(owner('after_total'))
   await app.ready()
-  const samples = await scrape(app)
+  const samples = await scrapeSamples(app)
   t.equal(samples.get('x_before_total'), 4)
   t.equal(samples.get('x_after_total'), 4)
 
@@ -139,7 +140,7 @@ t.test('a second metric under one name is refused with MUEJAM_OBSERVABILITY_DUPL
   const host = new Counter({ name: 'app_host_total', help: 'The host\'s own.', registers: [app.metrics.registry] })
   host.inc()
   t.throws(() => app.metrics.counter({ name: 'host_total', help: 'Clashes with the host\'s.', collect: noop }), DuplicateMetricError)
-  t.equal((await scrape(app)).get('app_jobs_total'), 0, 'the first registration stands')
+  t.equal((await scrapeSamples(app)).get('app_jobs_total'), 0, 'the first registration stands')
 })
 
 t.test('a collect that throws or returns nonsense exports no sample of its metric, logs a warning, and never breaks the scrape', async (t) => {
@@ -170,8 +171,8 @@ t.test('a collect that throws or returns nonsense exports no sample of its metri
     t.match(response.body, /^steady_total 2$/m, `${what}: the other metrics are there`)
   }
   value = [{ labels: { kind: 'a' }, value: 1 }, { value: 2 }]
-  const fine = await scrape(app)
-  t.equal(fine.get(key('moody', { kind: 'a' })), 1, 'back to valid samples, back in the scrape')
+  const fine = await scrapeSamples(app)
+  t.equal(fine.get(sampleKey('moody', { kind: 'a' })), 1, 'back to valid samples, back in the scrape')
   t.equal(fine.get('moody'), 2, 'a sample without labels is allowed')
   t.notOk([...fine.keys()].some((name) => name.startsWith('negative_total')), 'a negative counter exports nothing')
   t.notOk([...fine.keys()].some((name) => name.startsWith('thrower')), 'a throwing collect exports nothing')

@@ -1,8 +1,9 @@
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { parseSamples, sampleKey, scrapeSamples } from '@muejam/testing/metrics'
 import { Counter, register as globalRegistry } from 'prom-client'
 import t from 'tap'
-import { build, key, parseMetrics, scrape } from './helpers/app.js'
+import { build } from './helpers/app.js'
 
 const DURATION = 'http_request_duration_seconds'
 
@@ -24,17 +25,17 @@ t.test('request durations are counted by method, route pattern and status after 
   const response = await app.inject('/metrics')
   t.equal(response.statusCode, 200)
   t.match(response.headers['content-type'], /^text\/plain; version=0\.0\.4/)
-  const samples = parseMetrics(response.body)
-  const count = (labels: Record<string, string>) => samples.get(key(`${DURATION}_count`, labels))
+  const samples = parseSamples(response.body)
+  const count = (labels: Record<string, string>) => samples.get(sampleKey(`${DURATION}_count`, labels))
   t.equal(count({ method: 'GET', route: '/items/:id', status: '200' }), 3)
   t.equal(count({ method: 'POST', route: '/items', status: '201' }), 2)
   t.equal(count({ method: 'GET', route: '/fail', status: '500' }), 1)
   t.equal(count({ method: 'GET', route: '/v1/stories/:slug', status: '200' }), 1, 'prefixed routes keep their full pattern')
   t.equal(count({ method: 'HEAD', route: '/items/:id', status: '200' }), 1)
   t.equal(count({ method: 'GET', route: 'unmatched', status: '404' }), 2, 'every unknown URL shares one series')
-  t.equal(samples.get(key(`${DURATION}_bucket`, { method: 'GET', route: '/items/:id', status: '200', le: '+Inf' })), 3)
-  t.equal(samples.get(key(`${DURATION}_bucket`, { method: 'GET', route: '/items/:id', status: '200', le: '30' })), 3)
-  t.ok((samples.get(key(`${DURATION}_sum`, { method: 'GET', route: '/items/:id', status: '200' })) ?? 0) > 0, 'the sum adds up real durations')
+  t.equal(samples.get(sampleKey(`${DURATION}_bucket`, { method: 'GET', route: '/items/:id', status: '200', le: '+Inf' })), 3)
+  t.equal(samples.get(sampleKey(`${DURATION}_bucket`, { method: 'GET', route: '/items/:id', status: '200', le: '30' })), 3)
+  t.ok((samples.get(sampleKey(`${DURATION}_sum`, { method: 'GET', route: '/items/:id', status: '200' })) ?? 0) > 0, 'the sum adds up real durations')
   for (const raw of ['/items/1', '/nope/abc', '/other', 'private-query', '/v1/stories/hello']) {
     t.notOk(response.body.includes(raw), `the raw URL ${raw} never becomes a label`)
   }
@@ -50,13 +51,13 @@ t.test('buckets are cumulative and split observations at their bounds', async (t
   })
   await app.inject('/fast')
   await app.inject('/slow')
-  const samples = await scrape(app)
-  const bucket = (route: string, le: string) => samples.get(key(`${DURATION}_bucket`, { method: 'GET', route, status: '200', le }))
+  const samples = await scrapeSamples(app)
+  const bucket = (route: string, le: string) => samples.get(sampleKey(`${DURATION}_bucket`, { method: 'GET', route, status: '200', le }))
   t.equal(bucket('/slow', '0.05'), 0, 'a 200 ms request is above the 50 ms bound')
   t.equal(bucket('/slow', '10'), 1)
   t.equal(bucket('/slow', '+Inf'), 1)
   t.equal(bucket('/fast', '10'), 1)
-  t.ok((samples.get(key(`${DURATION}_sum`, { method: 'GET', route: '/slow', status: '200' })) ?? 0) >= 0.15, 'the sum is in seconds')
+  t.ok((samples.get(sampleKey(`${DURATION}_sum`, { method: 'GET', route: '/slow', status: '200' })) ?? 0) >= 0.15, 'the sum is in seconds')
 })
 
 t.test('a request rejected by a later onRequest hook is still counted under its route pattern', async (t) => {
@@ -67,8 +68,8 @@ t.test('a request rejected by a later onRequest hook is still counted under its 
   const response = await app.inject('/private/42')
   t.equal(response.statusCode, 401)
   t.ok(response.headers['x-request-id'])
-  const samples = await scrape(app)
-  t.equal(samples.get(key(`${DURATION}_count`, { method: 'GET', route: '/private/:id', status: '401' })), 1)
+  const samples = await scrapeSamples(app)
+  t.equal(samples.get(sampleKey(`${DURATION}_count`, { method: 'GET', route: '/private/:id', status: '401' })), 1)
 })
 
 t.test('requests in flight count the requests not yet answered', async (t) => {
@@ -79,11 +80,11 @@ t.test('requests in flight count the requests not yet answered', async (t) => {
 
   const pending = app.inject('/wait')
   await new Promise((resolve) => setTimeout(resolve, 20))
-  let samples = await scrape(app)
+  let samples = await scrapeSamples(app)
   t.equal(samples.get('http_requests_in_flight'), 2, 'the waiting request and the scrape itself')
   release()
   await pending
-  samples = await scrape(app)
+  samples = await scrapeSamples(app)
   t.equal(samples.get('http_requests_in_flight'), 1, 'only the scrape')
 })
 
@@ -102,26 +103,26 @@ t.test('a client that hangs up mid-request does not leave the in-flight gauge ra
   client.on('error', () => {})
   client.end()
   await inHandler
-  t.equal((await scrape(app)).get('http_requests_in_flight'), 2)
+  t.equal((await scrapeSamples(app)).get('http_requests_in_flight'), 2)
   client.destroy()
 
   let inFlight: number | undefined
   for (let i = 0; i < 200; i++) {
-    inFlight = (await scrape(app)).get('http_requests_in_flight')
+    inFlight = (await scrapeSamples(app)).get('http_requests_in_flight')
     if (inFlight === 1) break
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
   t.equal(inFlight, 1, 'the aborted request left the gauge')
   release()
   await new Promise((resolve) => setTimeout(resolve, 20))
-  t.equal((await scrape(app)).get('http_requests_in_flight'), 1, 'and is not subtracted twice when its handler ends')
+  t.equal((await scrapeSamples(app)).get('http_requests_in_flight'), 1, 'and is not subtracted twice when its handler ends')
 })
 
 t.test('process metrics come from the plugin\'s own registry, so two apps in one process do not clash', async (t) => {
   const first = await build(t, { defaultMetrics: true })
   const second = await build(t, { defaultMetrics: true })
   for (const app of [first, second]) {
-    const samples = await scrape(app)
+    const samples = await scrapeSamples(app)
     t.ok(samples.has('process_cpu_user_seconds_total'))
     t.ok(samples.has('nodejs_heap_size_used_bytes'))
   }
@@ -152,12 +153,12 @@ t.test('the host adds its own prom-client metrics through app.metrics.registry, 
   stories.inc(2)
   app.get('/ok', async () => 'ok')
   await app.inject('/ok')
-  let samples = await scrape(app)
+  let samples = await scrapeSamples(app)
   t.equal(samples.get('muejam_stories_created_total'), 2)
-  t.equal(samples.get(key(`${DURATION}_count`, { method: 'GET', route: '/ok', status: '200' })), 1)
+  t.equal(samples.get(sampleKey(`${DURATION}_count`, { method: 'GET', route: '/ok', status: '200' })), 1)
   app.metrics.registry.resetMetrics()
-  samples = await scrape(app)
-  t.equal(samples.get(key(`${DURATION}_count`, { method: 'GET', route: '/ok', status: '200' })), undefined)
+  samples = await scrapeSamples(app)
+  t.equal(samples.get(sampleKey(`${DURATION}_count`, { method: 'GET', route: '/ok', status: '200' })), undefined)
   const json = await app.metrics.registry.getMetricsAsJSON()
   t.ok(json.some((metric) => metric.name === DURATION))
 })

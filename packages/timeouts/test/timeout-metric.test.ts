@@ -1,13 +1,10 @@
 import observability from '@muejam/observability'
+import { scrapeSamples } from '@muejam/testing/metrics'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
 import timeouts from '../src/index.js'
 
-async function scrape (app: FastifyInstance) {
-  const body = (await app.inject('/metrics')).body
-  const line = body.split('\n').find((text) => text.startsWith('svc_request_timeouts_total '))
-  return line === undefined ? undefined : Number(line.split(' ')[1])
-}
+const timedOut = async (app: FastifyInstance) => (await scrapeSamples(app)).get('svc_request_timeouts_total')
 
 for (const order of ['timeouts first', 'timeouts last'] as const) {
   t.test(`${order}: request_timeouts_total on app.metrics counts the requests answered 504`, async (t) => {
@@ -23,11 +20,11 @@ for (const order of ['timeouts first', 'timeouts last'] as const) {
     app.get('/fast', async () => 'fast')
     await app.ready()
 
-    t.equal(await scrape(app), 0, 'registered, and zero before any timeout')
+    t.equal(await timedOut(app), 0, 'registered, and zero before any timeout')
     t.match((await app.inject('/metrics')).body, '# TYPE svc_request_timeouts_total counter')
     t.equal((await app.inject('/fast')).statusCode, 200)
     for (let i = 0; i < 2; i++) t.equal((await app.inject('/slow')).statusCode, 504)
-    t.equal(await scrape(app), 2)
+    t.equal(await timedOut(app), 2)
     t.equal(app.timeouts.stats.timedOut, 2)
   })
 }
