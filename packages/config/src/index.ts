@@ -12,7 +12,7 @@ export type { RuleContext } from './resolve-config.js'
 export { secretsManagerVariables, type SecretsManagerVariables } from './secrets-manager-variables.js'
 export { checkSecret, GENERATE_SECRET_HINT, isExampleSecret } from './secret-strength.js'
 export type { Config, ConfigSource, DerivedConfig, Env, Schema } from './types.js'
-export { boolean, integer, list, number, oneOf, oneOf as enum, port, secret, splitList, string, url } from './validators.js'
+export { boolean, integer, list, number, oneOf, oneOf as enum, parseUrl, port, secret, splitList, string, url } from './validators.js'
 export {
   InvalidValue, makeValidator, type DefaultValue, type Parser, type ProductionRule, type RuleResult, type ValueOf,
   type Variable, type VariableOptions

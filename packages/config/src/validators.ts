@@ -67,7 +67,12 @@ interface UrlOptions {
   protocols?: readonly string[]
 }
 
-function checkUrl (input: string, protocols: readonly string[]): URL {
+/**
+ * Parses `input` (trimmed) as an absolute URL whose scheme is one of `protocols` (with their
+ * colon, e.g. `['https:']`), throwing `InvalidValue` otherwise: the check `url()` makes, for
+ * validators of your own.
+ */
+export function parseUrl (input: string, protocols: readonly string[]): URL {
   let parsed: URL
   try {
     parsed = new URL(input.trim())
@@ -83,7 +88,7 @@ function checkUrl (input: string, protocols: readonly string[]): URL {
 /** An absolute URL with one of `protocols`, normalised (no trailing slash). */
 export function url<const O extends VariableOptions<string> & UrlOptions> (options?: O): Variable<ValueOf<string, O>> {
   const protocols = options?.protocols ?? ['http:', 'https:']
-  return createVariable((input) => checkUrl(input, protocols).href.replace(/\/$/, ''), options)
+  return createVariable((input) => parseUrl(input, protocols).href.replace(/\/$/, ''), options)
 }
 
 /** Splits a comma list, trimming items and dropping empty ones. */

@@ -1,7 +1,7 @@
 import t from 'tap'
 import {
-  boolean, checkSecret, enum as enumOf, integer, InvalidValue, isExampleSecret, list, makeValidator, number, oneOf, port,
-  secret, splitList, string, url, type Variable
+  boolean, checkSecret, enum as enumOf, integer, InvalidValue, isExampleSecret, list, makeValidator, number, oneOf, parseUrl,
+  port, secret, splitList, string, url, type Variable
 } from '../src/index.js'
 
 function refusalOf (variable: Variable<unknown>, input: string): { message: string, fix: string | undefined } {
@@ -56,6 +56,19 @@ t.test('url checks the scheme and normalises the URL', async (t) => {
   t.equal(url({ protocols: ['redis:', 'rediss:'] }).parse('rediss://:pw@cache:6380'), 'rediss://:pw@cache:6380')
   t.equal(refusalOf(url(), 'example.org').message, 'is not a valid URL')
   t.equal(refusalOf(url(), 'ftp://example.org').message, 'must start with http:// or https://')
+})
+
+t.test('parseUrl returns the trimmed input as a URL, or throws InvalidValue naming the schemes accepted', async (t) => {
+  const parsed = parseUrl(' https://Example.org:8443/a/ ', ['https:'])
+  t.ok(parsed instanceof URL)
+  t.equal(parsed.href, 'https://example.org:8443/a/', 'not normalised beyond what URL does')
+  t.equal(parseUrl('redis://cache:6379', ['redis:', 'rediss:']).port, '6379')
+  t.throws(() => parseUrl('example.org', ['https:']), new InvalidValue('is not a valid URL'))
+  t.throws(() => parseUrl('http://example.org', ['https:']), new InvalidValue('must start with https://'))
+  t.throws(() => parseUrl('ftp://example.org', ['redis:', 'rediss:']), new InvalidValue('must start with redis:// or rediss://'))
+  const sameCheck = makeValidator((input) => parseUrl(input, ['https:']).host)()
+  t.equal(sameCheck.parse('https://api.example.org/v1'), 'api.example.org', 'usable inside a validator of your own')
+  t.equal(refusalOf(sameCheck, 'http://api.example.org').message, 'must start with https://')
 })
 
 t.test('list splits on commas and parses each item with `of`', async (t) => {

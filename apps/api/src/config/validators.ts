@@ -1,32 +1,19 @@
 import { createPublicKey } from 'node:crypto'
 import { isIP } from 'node:net'
-import { InvalidValue, makeValidator, splitList, type Parser } from '@muejam/config'
-
-function checkUrl (input: string, protocols: readonly string[]): URL {
-  let parsed: URL
-  try {
-    parsed = new URL(input.trim())
-  } catch {
-    throw new InvalidValue('is not a valid URL')
-  }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new InvalidValue(`must start with ${protocols.map((p) => `${p}//`).join(' or ')}`)
-  }
-  return parsed
-}
+import { InvalidValue, makeValidator, parseUrl, splitList, type Parser } from '@muejam/config'
 
 /** A URL item of a list, kept in `URL#href` form. */
-export const urlItem = (protocols: readonly string[]): Parser<string> => ({ parse: (input) => checkUrl(input, protocols).href })
+export const urlItem = (protocols: readonly string[]): Parser<string> => ({ parse: (input) => parseUrl(input, protocols).href })
 
 /** A URL kept exactly as given (trimmed): for values compared as strings, such as a token issuer. */
 export const exactUrl = (protocols: readonly string[]) => makeValidator((input) => {
-  checkUrl(input, protocols)
+  parseUrl(input, protocols)
   return input.trim()
 })
 
 /** One origin (`scheme://host[:port]`, a trailing slash tolerated), returned in its canonical form. */
 export const origin = (protocols: readonly string[]) => makeValidator((input) => {
-  const parsed = checkUrl(input, protocols)
+  const parsed = parseUrl(input, protocols)
   // `?` and `#` are tested on the input: an empty query or fragment parses to ''.
   if (parsed.pathname !== '/' || parsed.username !== '' || parsed.password !== '' || /[?#]/.test(input)) {
     throw new InvalidValue('must be an origin (scheme://host[:port]) without a path, query, fragment or credentials')
@@ -37,7 +24,7 @@ export const origin = (protocols: readonly string[]) => makeValidator((input) =>
 /** Browser origins such as `https://app.example.org`; `*` is kept for the production rule to judge. */
 export const originList = makeValidator<readonly string[]>((input) => splitList(input).map((item) => {
   if (item === '*') return item
-  const parsed = checkUrl(item, ['http:', 'https:'])
+  const parsed = parseUrl(item, ['http:', 'https:'])
   if (parsed.origin !== item.replace(/\/$/, '')) {
     throw new InvalidValue('each entry must be an origin (scheme://host[:port]) without a path')
   }
@@ -55,7 +42,7 @@ export const corsOriginList = makeValidator<readonly string[]>((input) => splitL
   if (item === '*') return item
   const anyPort = item.endsWith(ANY_PORT)
   const base = anyPort ? item.slice(0, -ANY_PORT.length) : item.replace(/\/$/, '')
-  const parsed = checkUrl(base, ['http:', 'https:'])
+  const parsed = parseUrl(base, ['http:', 'https:'])
   if (parsed.origin !== base || (anyPort && parsed.port !== '') || base.includes('*')) {
     throw new InvalidValue('each entry must be an origin (scheme://host[:port]) without a path, or scheme://host:* for any port')
   }
