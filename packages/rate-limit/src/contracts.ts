@@ -1,3 +1,4 @@
+import type { CircuitBreaker } from '@muejam/circuit-breaker'
 import type { FastifyInstance } from 'fastify'
 // Types only: both are optional peers, met at run time through their decorators.
 import type {} from '@muejam/health'
@@ -9,12 +10,21 @@ import type { WindowStore } from './store.js'
  * Registers what the plugin owns with the host's registries, once every plugin has
  * registered (onReady), so the order in which the host registered them does not matter:
  * the Redis health check `cache` (non-critical: without it requests follow `onStoreError`)
- * on `app.health`, and the refusal and store-error counters on `app.metrics`.
+ * on `app.health`, the refusal and store-error counters and the breaker's state gauge on
+ * `app.metrics`.
  */
-export function registerContracts (app: FastifyInstance, store: WindowStore, stats: RateLimitStats): void {
+export function registerContracts (app: FastifyInstance, store: WindowStore, stats: RateLimitStats, breaker: CircuitBreaker | null): void {
   app.addHook('onReady', async function rateLimitContracts () {
-    if (store.kind === 'redis' && app.hasDecorator('health')) {
-      app.health.addCheck('cache', () => store.check(), { critical: false })
+    if (breaker !== null && app.hasDecorator('health')) {
+      // Answers rather than throws when Redis fails, so the report still shows the breaker.
+      app.health.addCheck('cache', async () => {
+        try {
+          await store.check()
+        } catch {
+          return { status: 'unhealthy', breaker: breaker.state }
+        }
+        return { breaker: breaker.state }
+      }, { critical: false })
     }
     if (app.hasDecorator('metrics')) {
       app.metrics.counter({
@@ -24,9 +34,16 @@ export function registerContracts (app: FastifyInstance, store: WindowStore, sta
       })
       app.metrics.counter({
         name: 'rate_limit_store_errors_total',
-        help: 'Rate-limit store (Redis) calls that failed or timed out.',
+        help: 'Rate-limit store (Redis) calls that failed, timed out or were skipped by the open circuit breaker.',
         collect: () => stats.storeErrors
       })
+      if (breaker !== null) {
+        app.metrics.gauge({
+          name: 'rate_limit_breaker_state',
+          help: 'State of the rate-limit Redis circuit breaker: 0 closed, 1 half-open, 2 open.',
+          collect: () => breaker.stateValue
+        })
+      }
     }
   })
 }

@@ -1,3 +1,4 @@
+import { CircuitBreaker, type BreakerState } from '@muejam/circuit-breaker'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { registerContracts } from './contracts.js'
@@ -23,6 +24,12 @@ export interface RateLimitDecorator {
   readonly stats: RateLimitStats
   /** Where counts live: `redis` (shared by every instance) or `memory` (this process only). */
   readonly store: 'redis' | 'memory'
+  /**
+   * The Redis circuit breaker: `closed`, `open` (no request calls Redis, each follows
+   * `onStoreError` at once) or `half_open` (the next call is the one probe). `null` for the
+   * in-process store, which has none.
+   */
+  readonly breakerState: BreakerState | null
   /**
    * The plugin-wide limit as an onRequest hook, for requests another hook answers before any
    * route's limit runs, e.g. CORS preflights: add it as an onRequest hook ahead of that one.
@@ -62,9 +69,20 @@ function addOnRequest (route: RouteOptions, hook: onRequestHookHandler): void {
   else route.onRequest = [hook]
 }
 
+/** A breaker that logs its changes: a warning when it opens, info when it closes again. */
+function storeBreaker (app: FastifyInstance, failureThreshold: number, coolOffMs: number): CircuitBreaker {
+  const breaker = new CircuitBreaker({ name: 'rate-limit-redis', failureThreshold, coolOffMs })
+  breaker.on('stateChange', ({ from, to, failures }) => {
+    if (to === 'open') app.log.warn({ breaker: breaker.name, from, failures, cool_off_ms: coolOffMs }, 'rate-limit Redis circuit breaker open; requests skip the store until a probe succeeds')
+    else if (to === 'closed') app.log.info({ breaker: breaker.name, from }, 'rate-limit Redis circuit breaker closed')
+  })
+  return breaker
+}
+
 async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptions) {
   const options = resolveOptions(rawOptions)
   let store: WindowStore
+  let breaker: CircuitBreaker | null = null
   if (options.redis === null) {
     store = createMemoryStore(options.localCacheSize)
   } else if (typeof options.redis === 'string') {
@@ -75,10 +93,12 @@ async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptio
       autoPipelining: options.autoPipelining,
       onError: (error) => connectionWarnings.warn({ err: { type: error.name, message: error.message } }, 'rate-limit Redis connection error')
     })
-    store = createRedisStore(redis, { keyPrefix: options.keyPrefix, timeoutMs: options.storeTimeoutMs, owned: true })
+    breaker = storeBreaker(app, options.breakerFailureThreshold, options.breakerCoolOffMs)
+    store = createRedisStore(redis, { keyPrefix: options.keyPrefix, timeoutMs: options.storeTimeoutMs, owned: true, breaker })
   } else {
     await waitUntilReady(options.redis, options.connectTimeoutMs)
-    store = createRedisStore(options.redis, { keyPrefix: options.keyPrefix, timeoutMs: options.storeTimeoutMs, owned: false })
+    breaker = storeBreaker(app, options.breakerFailureThreshold, options.breakerCoolOffMs)
+    store = createRedisStore(options.redis, { keyPrefix: options.keyPrefix, timeoutMs: options.storeTimeoutMs, owned: false, breaker })
   }
   app.addHook('onClose', async () => { await store.close() })
 
@@ -90,6 +110,7 @@ async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptio
   app.decorate('rateLimit', {
     stats: limiter.stats,
     store: store.kind,
+    get breakerState () { return breaker?.state ?? null },
     onRequest: defaultHook,
     consume: (request, reply) => limiter.consume(request, reply, defaultPolicy),
     checkStore: () => store.check()
@@ -115,7 +136,7 @@ async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptio
     addOnRequest(route, limiter.hook(compilePolicy(limits.name, limits)))
   })
 
-  registerContracts(app, store, limiter.stats)
+  registerContracts(app, store, limiter.stats, breaker)
 }
 
 /**

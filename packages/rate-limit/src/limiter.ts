@@ -10,7 +10,10 @@ import type { WindowDecision, WindowStore } from './store.js'
 export interface RateLimitStats {
   /** Requests answered 429. */
   refused: number
-  /** Store calls that failed or timed out (each one a request let through or answered 503). */
+  /**
+   * Store calls that failed or timed out, and those the open circuit breaker kept off Redis
+   * (each one a request let through or answered 503).
+   */
   storeErrors: number
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyRequest, RouteOptions } from 'fastify'
 import type { Redis } from 'ioredis'
+import { MAX_FAILURE_THRESHOLD } from '@muejam/circuit-breaker'
 import { createOptionValidators } from '@muejam/problem'
 import { InvalidOptionError, InvalidRouteConfigError } from './errors.js'
 import { authUserId, type Identify } from './identity.js'
@@ -71,6 +72,13 @@ export interface RateLimitOptions {
   localCacheSize?: number
   /** Batch commands issued in the same tick into one write (plugin-owned client only). Default: true. */
   autoPipelining?: boolean
+  /**
+   * Store calls in a row that fail or time out before the circuit breaker opens: then no
+   * request waits for Redis, each follows `onStoreError` at once. 1–1000. Default: 5.
+   */
+  breakerFailureThreshold?: number
+  /** How long the open breaker keeps requests off Redis before one probe call, in ms. Default: 5000. */
+  breakerCoolOffMs?: number
 }
 
 export interface ResolvedOptions extends PolicyLimits {
@@ -87,6 +95,8 @@ export interface ResolvedOptions extends PolicyLimits {
   unavailableRetryAfterS: number
   localCacheSize: number
   autoPipelining: boolean
+  breakerFailureThreshold: number
+  breakerCoolOffMs: number
 }
 
 const option = createOptionValidators(InvalidOptionError)
@@ -135,7 +145,9 @@ export function resolveOptions (options: RateLimitOptions): ResolvedOptions {
     routeLimit: option.func('routeLimit', options.routeLimit),
     unavailableRetryAfterS: option.integer('unavailableRetryAfterS', options.unavailableRetryAfterS, { min: 1, max: 3600, default: 5 }),
     localCacheSize: option.integer('localCacheSize', options.localCacheSize, { min: 1, max: 10_000_000, default: 10_000 }),
-    autoPipelining: option.boolean('autoPipelining', options.autoPipelining, { default: true })
+    autoPipelining: option.boolean('autoPipelining', options.autoPipelining, { default: true }),
+    breakerFailureThreshold: option.integer('breakerFailureThreshold', options.breakerFailureThreshold, { min: 1, max: MAX_FAILURE_THRESHOLD, default: 5 }),
+    breakerCoolOffMs: option.milliseconds('breakerCoolOffMs', options.breakerCoolOffMs, { min: 1, max: MAX_WINDOW_MS, default: 5000 })
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { type CircuitBreaker, REJECTED } from '@muejam/circuit-breaker'
 import type { Redis } from 'ioredis'
 import { StoreUnavailableError } from './errors.js'
 import { eventOrTimeout } from './redis-connection.js'
@@ -20,12 +21,15 @@ type ScriptClient = Redis & {
 // (and capturing a stack for) one error per request would only add load.
 const NOT_CONNECTED = new StoreUnavailableError('Redis is not connected')
 const TIMED_OUT = new StoreUnavailableError('Redis did not answer in time')
+const BREAKER_OPEN = new StoreUnavailableError('Redis is not called: its circuit breaker is open')
 
 export interface RedisStoreOptions {
   keyPrefix: string
   timeoutMs: number
   /** The plugin created the client and quits it on close. */
   owned: boolean
+  /** Keeps calls off Redis after a run of failures; every call and check goes through it. */
+  breaker: CircuitBreaker
 }
 
 /** Whether the client's own settings already bound every command by `timeoutMs`. */
@@ -38,7 +42,7 @@ function decision ([admitted, count, resetUs]: ScriptReply): WindowDecision {
   return { admitted: admitted === 1, count, resetUs }
 }
 
-export function createRedisStore (redis: Redis, { keyPrefix, timeoutMs, owned }: RedisStoreOptions): WindowStore {
+export function createRedisStore (redis: Redis, { keyPrefix, timeoutMs, owned, breaker }: RedisStoreOptions): WindowStore {
   redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: SLIDING_LOG_SCRIPT })
   const client = redis as ScriptClient
   // Log members must be unique, or two requests in the same microsecond would be one entry.
@@ -67,26 +71,56 @@ export function createRedisStore (redis: Redis, { keyPrefix, timeoutMs, owned }:
     })
   }
 
+  function settle (permit: number, callback: DecisionCallback): DecisionCallback {
+    return (error, result) => {
+      if (error === null) breaker.succeeded(permit)
+      else breaker.failed(permit)
+      callback(error, result)
+    }
+  }
+
+  async function ping (): Promise<void> {
+    if (redis.status !== 'ready') throw NOT_CONNECTED
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        redis.ping(),
+        new Promise((resolve, reject) => { timer = setTimeout(reject, timeoutMs, TIMED_OUT) })
+      ])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   return {
     kind: 'redis',
     hit (key, windowMs, max, callback) {
+      const permit = breaker.permit()
+      if (permit === REJECTED) {
+        callback(BREAKER_OPEN, null)
+        return
+      }
       // Fail at once rather than queue: 'wait' is a lazy client that connects on first use.
       const status = redis.status
-      if (status !== 'ready' && status !== 'wait') callback(NOT_CONNECTED, null)
-      else if (guarded) runGuarded(key, windowMs, max, callback)
-      else run(key, windowMs, max, callback)
+      if (status !== 'ready' && status !== 'wait') {
+        breaker.failed(permit)
+        callback(NOT_CONNECTED, null)
+      } else if (guarded) {
+        runGuarded(key, windowMs, max, settle(permit, callback))
+      } else {
+        run(key, windowMs, max, settle(permit, callback))
+      }
     },
     async check () {
-      if (redis.status !== 'ready') throw NOT_CONNECTED
-      let timer: NodeJS.Timeout | undefined
+      const permit = breaker.permit()
+      if (permit === REJECTED) throw BREAKER_OPEN
       try {
-        await Promise.race([
-          redis.ping(),
-          new Promise((resolve, reject) => { timer = setTimeout(reject, timeoutMs, TIMED_OUT) })
-        ])
-      } finally {
-        clearTimeout(timer)
+        await ping()
+      } catch (error) {
+        breaker.failed(permit)
+        throw error
       }
+      breaker.succeeded(permit)
     },
     async close () {
       if (!owned) return
