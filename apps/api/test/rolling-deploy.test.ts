@@ -24,7 +24,8 @@ import type { StoryBody } from './helpers/stories.js'
  */
 
 const API_ROOT = fileURLToPath(new URL('..', import.meta.url))
-const DRAIN_MS = 1000
+// Longer than docker/lb/nginx.conf's upstream keepalive_timeout, as docs/operations.md requires.
+const DRAIN_MS = 2500
 /** The load stops by itself after this long, whatever happens to the deploy. */
 const LOAD_LIMIT_MS = 240_000
 const CLIENTS = 4
