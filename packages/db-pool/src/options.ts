@@ -22,11 +22,18 @@ export interface DbEmbeddedOptions {
    * directory), over the defaults `{ shared_buffers: '16MB' }`. Default: the defaults.
    */
   settings?: EmbeddedSettings
+  /**
+   * Let V8 optimize PGlite's WebAssembly (tier up from its baseline compiler to TurboFan).
+   * `false` sets V8's `--liftoff-only` for the whole process before PGlite loads: about 70 MB
+   * less resident memory and initdb twice as fast. Default: false.
+   */
+  wasmTierUp?: boolean
 }
 
 export interface ResolvedDbEmbeddedOptions {
   dataDir: string
   settings: Record<string, string>
+  wasmTierUp: boolean
 }
 
 export interface DbPoolOptions {
@@ -106,7 +113,13 @@ export function resolveOptions (options: DbPoolOptions): ResolvedDbPoolOptions {
   return {
     primary: primary === undefined ? undefined : endpoint('primary', primary),
     replicas: replicas.map((replica, index) => endpoint(`replicas[${index}]`, replica)),
-    embedded: embedded === undefined ? undefined : { dataDir: embedded.dataDir, settings: resolveEmbeddedSettings(embedded.settings) },
+    embedded: embedded === undefined
+      ? undefined
+      : {
+          dataDir: embedded.dataDir,
+          settings: resolveEmbeddedSettings(embedded.settings),
+          wasmTierUp: option.boolean('embedded.wasmTierUp', embedded.wasmTierUp, { default: false })
+        },
     poolMax: option.integer('poolMax', options.poolMax, { min: 1, max: 10_000, default: 20 }),
     connectTimeoutMs: option.milliseconds('connectTimeoutMs', options.connectTimeoutMs, { min: 1, default: 5000 }),
     idleTimeoutMs: option.milliseconds('idleTimeoutMs', options.idleTimeoutMs, { default: 30_000 }),

@@ -4,18 +4,21 @@ import type { PGlite, Results } from '@electric-sql/pglite'
 import { AbortedTransactionError, type CompiledQuery, type QueryResult, type TransactionSettings } from 'kysely'
 import { beginStatement, checkSource, type OwnedDatabase, type PoolStats, type QueryScope, type ScopedConnection } from './connection.js'
 import { cancelledError, toClientError } from './database-errors.js'
-import { EMBEDDED_DEFAULT_SETTINGS, startParamsWith } from './embedded-settings.js'
+import { startParamsWith } from './embedded-settings.js'
 import { DbUnavailableError } from './errors.js'
 import { importOptionalPeer } from './optional-peer.js'
 import { initdbInChildProcess } from './pglite-initdb.js'
+import { compileWasmWithBaselineOnly } from './wasm-compiler.js'
 
 /** The optional peer the embedded database loads. */
 export const PGLITE_MODULE = '@electric-sql/pglite'
 
 export interface PGliteDatabaseSettings {
   dataDir: string
-  /** PostgreSQL settings given at every start, `-c name=value`. Default: `EMBEDDED_DEFAULT_SETTINGS`. */
-  settings?: Readonly<Record<string, string>>
+  /** PostgreSQL settings given at every start, `-c name=value`. */
+  settings: Readonly<Record<string, string>>
+  /** Let V8 optimize PGlite's WebAssembly; `false` sets `--liftoff-only` process-wide. Default: false. */
+  wasmTierUp?: boolean
   connectTimeoutMs: number
   retryAfterSeconds: number
   /** Module loaded for the database; another name only to test a missing installation. Default `@electric-sql/pglite`. */
@@ -69,15 +72,17 @@ export class PGliteDatabase implements OwnedDatabase {
     const dataDir = onDisk ? resolve(this.#settings.dataDir) : this.#settings.dataDir
     if (onDisk) await mkdir(dataDir, { recursive: true })
     const moduleName = this.#settings.pgliteModule ?? PGLITE_MODULE
+    const baselineWasm = this.#settings.wasmTierUp !== true
+    if (baselineWasm) compileWasmWithBaselineOnly()
     const { PGlite } = await importOptionalPeer<typeof import('@electric-sql/pglite')>(
       moduleName, 'The embedded database (@muejam/db-pool option embedded)')
     if (onDisk && !await exists(join(dataDir, 'PG_VERSION'))) {
-      await initdbInChildProcess({ moduleUrl: import.meta.resolve(moduleName), dataDir })
+      await initdbInChildProcess({ moduleUrl: import.meta.resolve(moduleName), dataDir, baselineWasm })
     }
     // PGlite's own error says only that it failed to start; PostgreSQL says why on stderr.
     const startFailures: string[] = []
     const db = new PGlite(dataDir, {
-      startParams: startParamsWith(PGlite.defaultStartParams, this.#settings.settings ?? EMBEDDED_DEFAULT_SETTINGS),
+      startParams: startParamsWith(PGlite.defaultStartParams, this.#settings.settings),
       onStderr: (line: string) => {
         if (this.#db === undefined && STARTUP_FAILURE.test(line)) startFailures.push(line.slice(line.search(STARTUP_FAILURE)))
         return false

@@ -1,16 +1,20 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { BASELINE_WASM_FLAG } from './wasm-compiler.js'
 
 export interface InitdbRun {
   /** URL of the PGlite module, resolved by the caller (the child has no package of its own to resolve from). */
   moduleUrl: string
   dataDir: string
+  /** Compile with V8's baseline compiler only, as the server will. */
+  baselineWasm: boolean
 }
 
 // Opening a PGlite database on an empty directory runs initdb, then starts the server once
 // with PGlite's own settings: the caller's settings are reported by its own start.
 const CHILD_SCRIPT = `
-const { moduleUrl, dataDir } = JSON.parse(process.env.MUEJAM_PGLITE_INITDB)
+const { moduleUrl, dataDir, baselineWasm, baselineFlag } = JSON.parse(process.env.MUEJAM_PGLITE_INITDB)
+if (baselineWasm) (await import('node:v8')).setFlagsFromString(baselineFlag)
 const { PGlite } = await import(moduleUrl)
 const db = new PGlite(dataDir)
 await db.waitReady
@@ -27,7 +31,7 @@ const STDERR_KEPT = 4096
  */
 export async function initdbInChildProcess (run: InitdbRun): Promise<void> {
   const child = spawn(process.execPath, ['--input-type=module', '--eval', CHILD_SCRIPT], {
-    env: { ...process.env, MUEJAM_PGLITE_INITDB: JSON.stringify(run) },
+    env: { ...process.env, MUEJAM_PGLITE_INITDB: JSON.stringify({ ...run, baselineFlag: BASELINE_WASM_FLAG }) },
     stdio: ['ignore', 'ignore', 'pipe']
   })
   let stderr = ''
@@ -37,6 +41,7 @@ export async function initdbInChildProcess (run: InitdbRun): Promise<void> {
   const [code, signal] = await once(child, 'close') as [number | null, NodeJS.Signals | null]
   if (code !== 0) {
     const how = signal === null ? `exited with ${code}` : `was killed by ${signal}`
-    throw new Error(`initdb of the embedded database in ${run.dataDir} ${how}: ${stderr.slice(0, STDERR_KEPT).trim()}`)
+    const said = stderr.slice(0, STDERR_KEPT).trim()
+    throw new Error(`initdb of the embedded database in ${run.dataDir} ${how}${said === '' ? '' : `: ${said}`}`)
   }
 }

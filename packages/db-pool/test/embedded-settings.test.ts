@@ -14,7 +14,7 @@ async function shown (app: Awaited<ReturnType<typeof buildApp>>, name: string): 
 
 t.test('the embedded database runs with 16MB of shared buffers unless told otherwise', async (t) => {
   t.same(EMBEDDED_DEFAULT_SETTINGS, { shared_buffers: '16MB' })
-  t.same(resolveOptions({ embedded: { dataDir: 'memory://' } }).embedded, { dataDir: 'memory://', settings: { shared_buffers: '16MB' } })
+  t.same(resolveOptions({ embedded: { dataDir: 'memory://' } }).embedded, { dataDir: 'memory://', settings: { shared_buffers: '16MB' }, wasmTierUp: false })
   const app = await buildApp(t, { embedded: { dataDir: 'memory://' } })
   t.equal(await shown(app, 'shared_buffers'), '16MB')
   t.equal(await shown(app, 'search_path'), 'public', "PGlite's own start parameters are kept")
@@ -35,4 +35,10 @@ t.test('a setting PostgreSQL refuses fails ready() with PostgreSQL\'s reason', a
   const unknown = new PGliteDatabase({ dataDir: 'memory://', settings: { shared_bufers: '8MB' }, connectTimeoutMs: 1000, retryAfterSeconds: 1 })
   await t.rejects(unknown.ready, { message: 'the embedded database did not start: FATAL:  unrecognized configuration parameter "shared_bufers"' })
   await t.rejects(unknown.acquire(null), { message: /did not start/ }, 'a query is refused with the same error')
+})
+
+t.test('a start that fails without a word from PostgreSQL fails ready() with PGlite\'s own error', async (t) => {
+  const failing = 'data:text/javascript,export class PGlite { static defaultStartParams = []; waitReady = Promise.reject(new Error("no WebAssembly here")) }'
+  const database = new PGliteDatabase({ dataDir: 'memory://', settings: {}, connectTimeoutMs: 1000, retryAfterSeconds: 1, pgliteModule: failing })
+  await t.rejects(database.ready, { message: 'no WebAssembly here' })
 })

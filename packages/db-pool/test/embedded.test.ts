@@ -178,7 +178,7 @@ t.test('without @electric-sql/pglite installed, the embedded database fails read
   const { PGliteDatabase, PGLITE_MODULE } = await import('../src/pglite-database.js')
   const { MissingPeerError } = await import('../src/index.js')
   t.equal(PGLITE_MODULE, '@electric-sql/pglite')
-  const database = new PGliteDatabase({ dataDir: 'memory://', connectTimeoutMs: 1000, retryAfterSeconds: 1, pgliteModule: '@electric-sql/not-installed' })
+  const database = new PGliteDatabase({ dataDir: 'memory://', settings: {}, connectTimeoutMs: 1000, retryAfterSeconds: 1, pgliteModule: '@electric-sql/not-installed' })
   const error = await database.ready.catch((caught: unknown) => caught)
   t.ok(error instanceof MissingPeerError)
   t.match(error, {

@@ -55,6 +55,7 @@ t.test('bad options stop registration with MUEJAM_DB_POOL_INVALID_OPTION and nev
     [/"embedded.settings.work_mem": must be a non-empty string or a finite number/, { embedded: { dataDir: 'memory://', settings: { work_mem: Infinity } } }],
     [/"embedded.settings.work_mem": must be a non-empty string or a finite number/, { embedded: { dataDir: 'memory://', settings: { work_mem: null } } }],
     [/"embedded.settings.work_mem": must be a non-empty string or a finite number/, { embedded: { dataDir: 'memory://', settings: { work_mem: '4MB\0' } } }],
+    [/"embedded.wasmTierUp": must be true or false/, { embedded: { dataDir: 'memory://', wasmTierUp: 'no' } }],
     [/"applicationName": must be a string/, { primary, applicationName: 7 }],
     [/"poolMax": must be an integer from 1 to 10000/, { primary, poolMax: 0 }],
     [/poolMax/, { primary, poolMax: 1.5 }],
