@@ -36,6 +36,8 @@ export function serverOptions (config: Config, secrets: SecretRedactor, output: 
     http: { ...timeouts.http, requireHostHeader: false },
     clientErrorHandler,
     return503OnClosing: true,
+    // The embedded database's first start (initdb) and migrations can outlast Fastify's 10 s.
+    ...(config.DATABASE_URL === undefined ? { pluginTimeout: 120_000 } : {}),
     forceCloseConnections: 'idle',
     // Malformed URLs are refused before any hook runs: still a problem body with a request id.
     frameworkErrors: (error, request, reply) => {

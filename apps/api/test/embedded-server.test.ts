@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,8 +13,15 @@ t.setTimeout(180_000)
 
 const serverScript = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 
+const MB = 1024 * 1024
+// `pnpm start` on PGlite idled at 865 MB resident after a first start and about 370 MB after a
+// restart, before db-pool's embedded defaults: 16MB of shared buffers, initdb in a child
+// process, WebAssembly on V8's baseline compiler. Now at about 185 MB.
+const IDLE_RESIDENT_LIMIT = 300 * MB
+
 interface Started {
   url: string
+  pid: number
   logs: Array<Record<string, unknown>>
   stop(): Promise<number | null>
 }
@@ -23,7 +30,9 @@ interface Started {
 async function startServer (dataDir: string): Promise<Started> {
   const env: Record<string, string | undefined> = { ...process.env, DATABASE_EMBEDDED_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development' }
   delete env.DATABASE_URL
-  const child = spawn(process.execPath, [serverScript], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Nor with the test runner's instrumentation, which holds memory of its own: tap puts its
+  // loader in NODE_OPTIONS of every process it sees spawned, so env(1) takes it out again.
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, serverScript], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = once(child, 'exit').then(([code]) => code as number | null)
   const logs: Array<Record<string, unknown>> = []
   let errors = ''
@@ -45,6 +54,7 @@ async function startServer (dataDir: string): Promise<Started> {
   })
   return {
     url,
+    pid: child.pid as number,
     logs,
     async stop () {
       child.kill('SIGTERM')
@@ -53,7 +63,18 @@ async function startServer (dataDir: string): Promise<Started> {
   }
 }
 
-t.test('with no DATABASE_URL the server migrates an embedded database, serves the API and keeps its data across a restart', async (t) => {
+/** The most the process holds resident over a few seconds of idling, in bytes. */
+async function idleResidentMemory (pid: number): Promise<number> {
+  let most = 0
+  for (let sample = 0; sample < 6; sample++) {
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const status = await readFile(`/proc/${pid}/status`, 'utf8')
+    most = Math.max(most, Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]) * 1024)
+  }
+  return most
+}
+
+t.test('with no DATABASE_URL the server migrates an embedded database, serves the API, keeps its data across a restart and idles under 300 MB resident', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'muejam-embedded-'))
   t.teardown(() => rm(root, { recursive: true, force: true }))
   const dataDir = join(root, 'pglite')
@@ -64,6 +85,8 @@ t.test('with no DATABASE_URL the server migrates an embedded database, serves th
   t.equal(empty.status, 200)
   t.same(await empty.json(), { items: [], next_cursor: null })
   t.ok(first.logs.some((line) => line.migration === '20261127120000_initial_schema' && line.status === 'Success'), 'migrated on start')
+  const firstIdle = await idleResidentMemory(first.pid)
+  t.ok(firstIdle < IDLE_RESIDENT_LIMIT, `idle after creating and migrating its database: ${Math.round(firstIdle / MB)} MB resident, under 300 MB`)
   t.equal(await first.stop(), 0, 'a clean shutdown')
 
   // Data written to the directory in between, by another process.
@@ -80,5 +103,7 @@ t.test('with no DATABASE_URL the server migrates an embedded database, serves th
   const body = await listed.json() as { items: Array<{ title: string, author: { handle: string } }> }
   t.match(body.items, [{ title: 'Survives restarts', author: { handle: 'reader_embedded' } }])
   t.notOk(second.logs.some((line) => line.migration !== undefined), 'nothing left to migrate')
+  const secondIdle = await idleResidentMemory(second.pid)
+  t.ok(secondIdle < IDLE_RESIDENT_LIMIT, `idle after a restart: ${Math.round(secondIdle / MB)} MB resident, under 300 MB`)
   t.equal(await second.stop(), 0)
 })
