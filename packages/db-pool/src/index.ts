@@ -1,3 +1,4 @@
+import type { CheckDetails } from '@muejam/health'
 import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Kysely, Transaction } from 'kysely'
@@ -33,6 +34,12 @@ export interface DbPool {
   replicasInRotation (): string[]
   /** True when the embedded PGlite database is in use. */
   readonly embedded: boolean
+  /**
+   * Each server pool's circuit breaker, `{ primary: 'closed', 'replica-1': 'open' }`: `open`
+   * while connection attempts keep failing (queries answer 503 at once), `half_open` when the
+   * next attempt is the probe. Empty for the embedded database.
+   */
+  breakers (): Record<string, 'closed' | 'half_open' | 'open'>
   /**
    * Kysely on the readers (replicas, else the primary) whose queries are cancelled when
    * `signal` aborts: for reads shared by several requests, such as batched lookups.
@@ -72,6 +79,7 @@ async function dbPoolPlugin (app: FastifyInstance, rawOptions: DbPoolOptions) {
   let primary: ConnectionSource
   let reader: ConnectionSource
   let replicaSet: ReplicaSet | undefined
+  let endpoints: PgEndpoint[] = []
 
   if (options.embedded !== undefined) {
     // Loaded only for the embedded database: PGlite (an optional peer) costs memory a server never needs.
@@ -82,9 +90,15 @@ async function dbPoolPlugin (app: FastifyInstance, rawOptions: DbPoolOptions) {
     primary = reader = embedded
   } else {
     const onIdleError = (error: Error, pool: string) => app.log.warn({ pool, err: error }, 'an idle database connection failed; the pool replaces it')
-    const primaryEndpoint = new PgEndpoint({ name: 'primary', primary: true, endpoint: options.primary as NonNullable<typeof options.primary>, options, onIdleError })
+    const onBreakerChange = ({ pool, from, to, failures }: { pool: string, from: string, to: string, failures: number }) => {
+      if (to === 'open') app.log.warn({ pool, from, failures, cool_off_ms: options.breakerCoolOffMs }, 'database circuit breaker open; queries answer 503 at once until a connection attempt succeeds')
+      else if (to === 'closed') app.log.info({ pool, from }, 'database circuit breaker closed')
+    }
+    const settings = { options, onIdleError, onBreakerChange }
+    const primaryEndpoint = new PgEndpoint({ name: 'primary', primary: true, endpoint: options.primary as NonNullable<typeof options.primary>, ...settings })
     const replicas = options.replicas.map((endpoint, index) =>
-      new PgEndpoint({ name: `replica-${index + 1}`, primary: false, endpoint, options, onIdleError }))
+      new PgEndpoint({ name: `replica-${index + 1}`, primary: false, endpoint, ...settings }))
+    endpoints = [primaryEndpoint, ...replicas]
     owned = [primaryEndpoint, ...replicas]
     primary = reader = primaryEndpoint
     if (replicas.length > 0) {
@@ -108,15 +122,22 @@ async function dbPoolPlugin (app: FastifyInstance, rawOptions: DbPoolOptions) {
   const check = async () => {
     await Promise.all(owned.map((database) => database.check()))
   }
+  const breakers = () => Object.fromEntries(endpoints.map((endpoint) => [endpoint.name, endpoint.breaker.state]))
   // For @muejam/health: the primary must answer (else unhealthy); a failing replica only
   // degrades, since reads fall back to the primary — failing readiness for it would pull
-  // every instance out of the load balancer over one replica.
-  const healthCheck = async (signal: AbortSignal) => {
+  // every instance out of the load balancer over one replica. The pools' breakers are in the
+  // details, so the check answers rather than throws when the primary fails.
+  const healthCheck = async (signal: AbortSignal): Promise<CheckDetails | undefined> => {
     const results = await Promise.allSettled(owned.map((database) => database.check(signal)))
     const [primaryResult] = results
-    if (primaryResult?.status === 'rejected') throw primaryResult.reason
     const failing = owned.filter((_, index) => results[index]?.status === 'rejected').map((database) => database.name)
-    return failing.length === 0 ? undefined : { status: 'degraded' as const, failing_pools: failing }
+    const details = endpoints.length === 0 ? {} : { breakers: breakers() }
+    if (primaryResult?.status === 'rejected') {
+      if (endpoints.length === 0 || signal.aborted) throw primaryResult.reason
+      return { status: 'unhealthy', failing_pools: failing, ...details }
+    }
+    if (failing.length > 0) return { status: 'degraded', failing_pools: failing, ...details }
+    return endpoints.length === 0 ? undefined : details
   }
   const stats = () => owned.map((database) => database.stats())
   app.decorate('dbPool', {
@@ -124,6 +145,7 @@ async function dbPoolPlugin (app: FastifyInstance, rawOptions: DbPoolOptions) {
     check,
     replicasInRotation: () => replicaSet?.inRotation() ?? [],
     embedded: options.embedded !== undefined,
+    breakers,
     readerFor: (signal) => createKysely<DbPoolDatabase>(reader, { signal, noteQuery: () => {} })
   } satisfies DbPool)
 
@@ -158,7 +180,8 @@ async function dbPoolPlugin (app: FastifyInstance, rawOptions: DbPoolOptions) {
 
   registerContracts(app, {
     healthCheck: options.healthCheck ? healthCheck : null,
-    stats
+    stats,
+    breakers: () => endpoints.map((endpoint) => ({ pool: endpoint.name, value: endpoint.breaker.stateValue }))
   })
 }
 

@@ -1,3 +1,4 @@
+import { MAX_FAILURE_THRESHOLD } from '@muejam/circuit-breaker'
 import { createOptionValidators } from '@muejam/problem'
 import { resolveEmbeddedSettings, type EmbeddedSettings } from './embedded-settings.js'
 import { InvalidOptionError } from './errors.js'
@@ -61,6 +62,20 @@ export interface DbPoolOptions {
   applicationName?: string
   /** Register a `database` check with `app.health` when it exists. Default: true. */
   healthCheck?: boolean
+  /**
+   * Longest life of a server connection, in ms (0: no limit). An older connection is closed
+   * when it is next idle, never during a query or a transaction, so connections move to a new
+   * server after a failover or a DNS change. Default: 600000.
+   */
+  maxLifetimeMs?: number
+  /**
+   * Connection attempts in a row that fail (per pool) before its circuit breaker opens: then
+   * every query on that pool answers 503 `db_unavailable` at once, `Retry-After` the cool-off
+   * left, instead of waiting `connectTimeoutMs`. 1–1000. Default: 5.
+   */
+  breakerFailureThreshold?: number
+  /** How long an open breaker refuses before it lets one connection attempt through, in ms. Default: 5000. */
+  breakerCoolOffMs?: number
 }
 
 export interface ResolvedDbPoolOptions {
@@ -76,6 +91,9 @@ export interface ResolvedDbPoolOptions {
   retryAfterSeconds: number
   applicationName: string | undefined
   healthCheck: boolean
+  maxLifetimeMs: number
+  breakerFailureThreshold: number
+  breakerCoolOffMs: number
 }
 
 const option = createOptionValidators(InvalidOptionError)
@@ -128,6 +146,9 @@ export function resolveOptions (options: DbPoolOptions): ResolvedDbPoolOptions {
     transactionRetries: option.integer('transactionRetries', options.transactionRetries, { max: 10, default: 3 }),
     retryAfterSeconds: option.integer('retryAfterSeconds', options.retryAfterSeconds, { min: 1, max: 3600, default: 1 }),
     applicationName: option.string('applicationName', options.applicationName),
-    healthCheck: option.boolean('healthCheck', options.healthCheck, { default: true })
+    healthCheck: option.boolean('healthCheck', options.healthCheck, { default: true }),
+    maxLifetimeMs: option.milliseconds('maxLifetimeMs', options.maxLifetimeMs, { default: 600_000 }),
+    breakerFailureThreshold: option.integer('breakerFailureThreshold', options.breakerFailureThreshold, { min: 1, max: MAX_FAILURE_THRESHOLD, default: 5 }),
+    breakerCoolOffMs: option.milliseconds('breakerCoolOffMs', options.breakerCoolOffMs, { min: 1, default: 5000 })
   }
 }

@@ -1,3 +1,4 @@
+import { type BreakerState, CircuitBreaker, REJECTED } from '@muejam/circuit-breaker'
 import pg from 'pg'
 import { parse } from 'pg-connection-string'
 import type { CancellableClient } from './cancel-request.js'
@@ -15,6 +16,8 @@ export interface PgEndpointSettings {
   options: ResolvedDbPoolOptions
   /** An idle connection failed (server restart, network); the pool replaces it. */
   onIdleError (error: Error, pool: string): void
+  /** The pool's circuit breaker changed state. */
+  onBreakerChange (change: { pool: string, from: BreakerState, to: BreakerState, failures: number }): void
 }
 
 /**
@@ -33,25 +36,37 @@ function connectionSettings ({ connectionString, password }: DbEndpointOptions):
   return settings as pg.PoolConfig
 }
 
-/** One `pg.Pool` in front of one server, with the connect, idle and statement timeouts. */
+/**
+ * One `pg.Pool` in front of one server, with the connect, idle and statement timeouts, a
+ * maximum connection lifetime, and a circuit breaker on getting a connection.
+ */
 export class PgEndpoint implements OwnedDatabase {
   readonly name: string
   readonly pool: pg.Pool
+  /**
+   * Opens after a run of failed connection attempts; while open, callers get 503 at once
+   * instead of each waiting `connectTimeoutMs` for a server that is not there.
+   */
+  readonly breaker: CircuitBreaker
   readonly #primary: boolean
   readonly #options: ResolvedDbPoolOptions
   /** Clients that reach the server through a transaction pooler. */
   readonly #pooled = new WeakSet<pg.ClientBase>()
   #closing: Promise<void> | undefined
 
-  constructor ({ name, primary, endpoint, options, onIdleError }: PgEndpointSettings) {
+  constructor ({ name, primary, endpoint, options, onIdleError, onBreakerChange }: PgEndpointSettings) {
     this.name = name
     this.#primary = primary
     this.#options = options
+    this.breaker = new CircuitBreaker({ name, failureThreshold: options.breakerFailureThreshold, coolOffMs: options.breakerCoolOffMs })
+    this.breaker.on('stateChange', ({ from, to, failures }) => onBreakerChange({ pool: name, from, to, failures }))
     this.pool = new pg.Pool({
       ...connectionSettings(endpoint),
       max: options.poolMax,
       connectionTimeoutMillis: options.connectTimeoutMs,
       idleTimeoutMillis: options.idleTimeoutMs,
+      // pg-pool marks an old connection and closes it once idle: never under a query.
+      maxLifetimeSeconds: options.maxLifetimeMs / 1000,
       keepAlive: true,
       ...(options.applicationName === undefined ? {} : { application_name: options.applicationName }),
       onConnect: (client) => this.#prepare(client)
@@ -89,10 +104,23 @@ export class PgEndpoint implements OwnedDatabase {
     })
   }
 
-  /** A client within `connectTimeoutMs` (queue and connect together), else 503; never a hang. */
+  /**
+   * A client within `connectTimeoutMs` (queue and connect together), else 503; never a hang.
+   * While the breaker is open, 503 at once. A failure counts towards opening it only when the
+   * pool had room, so the attempt was a new connection: a caller that queued behind busy
+   * connections and timed out says the database is slow, not gone.
+   */
   #connect (signal: AbortSignal | undefined): Promise<pg.PoolClient> {
     if (signal?.aborted) return Promise.reject(cancelledError(signal))
     const { connectTimeoutMs, retryAfterSeconds } = this.#options
+    const permit = this.breaker.permit()
+    if (permit === REJECTED) {
+      const retryAfterMs = this.breaker.retryAfterMs()
+      return Promise.reject(new DbUnavailableError(Math.max(1, Math.ceil(retryAfterMs / 1000)), {
+        cause: new Error(`circuit breaker of ${this.name} is open: no connection attempt for ${retryAfterMs} ms`)
+      }))
+    }
+    const queued = this.saturated
     return new Promise((resolve, reject) => {
       let settled = false
       // pg-pool's own timer (same length, armed first inside connect()) normally fires first
@@ -104,11 +132,15 @@ export class PgEndpoint implements OwnedDatabase {
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
       }
+      const fail = (error: unknown) => {
+        if (!queued) this.breaker.failed(permit)
+        reject(new DbUnavailableError(retryAfterSeconds, { cause: error }))
+      }
       // Defence in depth: with pg-pool 3.14 its own timers always win this race.
       /* c8 ignore next 4 */
       const timer = setTimeout(() => {
         settle()
-        reject(new DbUnavailableError(retryAfterSeconds, { cause: new Error(`no connection to ${this.name} within ${connectTimeoutMs} ms`) }))
+        fail(new Error(`no connection to ${this.name} within ${connectTimeoutMs} ms`))
       }, connectTimeoutMs)
       const onAbort = () => {
         settle()
@@ -118,11 +150,12 @@ export class PgEndpoint implements OwnedDatabase {
       pending.then((client) => {
         if (settled) return client.release()
         settle()
+        this.breaker.succeeded(permit)
         resolve(client)
       }, (error: unknown) => {
         if (settled) return
         settle()
-        reject(new DbUnavailableError(retryAfterSeconds, { cause: error }))
+        fail(error)
       })
     })
   }

@@ -65,7 +65,7 @@ t.test('a dead primary makes readiness 503 through the real health plugin', asyn
   const app = await compose(t, 'db-pool first', { primary: { connectionString: 'postgres://postgres@127.0.0.1:1/none' }, connectTimeoutMs: 300 })
   const response = await app.inject('/health/ready')
   t.equal(response.statusCode, 503)
-  t.match(response.json().checks.database, { status: 'unhealthy', error: 'check failed' })
+  t.match(response.json().checks.database, { status: 'unhealthy', failing_pools: ['primary'], breakers: { primary: 'closed' } })
 })
 
 t.test('healthCheck: false adds no check; without health or observability the plugin starts alone', async (t) => {

@@ -27,7 +27,10 @@ t.test('defaults', async (t) => {
     transactionRetries: 3,
     retryAfterSeconds: 1,
     applicationName: undefined,
-    healthCheck: true
+    healthCheck: true,
+    maxLifetimeMs: 600_000,
+    breakerFailureThreshold: 5,
+    breakerCoolOffMs: 5000
   })
 })
 
@@ -65,7 +68,11 @@ t.test('bad options stop registration with MUEJAM_DB_POOL_INVALID_OPTION and nev
     [/replicaRetryMs/, { primary, replicaRetryMs: -5 }],
     [/"transactionRetries": must be an integer from 0 to 10/, { primary, transactionRetries: 11 }],
     [/retryAfterSeconds/, { primary, retryAfterSeconds: 0 }],
-    [/"healthCheck": must be true or false/, { primary, healthCheck: 'yes' }]
+    [/"healthCheck": must be true or false/, { primary, healthCheck: 'yes' }],
+    [/"maxLifetimeMs": must be an integer number of milliseconds from 0 to 2147483647/, { primary, maxLifetimeMs: -1 }],
+    [/"maxLifetimeMs": must be an integer number of milliseconds/, { primary, maxLifetimeMs: '10m' }],
+    [/"breakerFailureThreshold": must be an integer from 1 to 1000/, { primary, breakerFailureThreshold: 0 }],
+    [/"breakerCoolOffMs": must be an integer number of milliseconds from 1 to 2147483647/, { primary, breakerCoolOffMs: 0 }]
   ]
   for (const [message, options] of cases) {
     const app = Fastify()
