@@ -13,8 +13,8 @@ export function addKeysHealthCheck (app: FastifyInstance, keys: KeySource): void
   app.addHook('onReady', async () => {
     if (!app.hasDecorator('health')) return
     app.health.addCheck(HEALTH_CHECK_NAME, (): CheckDetails => {
-      const { source, keys: count, lastFetchOk } = keys.state
-      return { status: lastFetchOk === false ? 'degraded' : 'healthy', source, keys: count }
+      const { source, keys: count, lastFetchOk, breaker } = keys.state
+      return { status: lastFetchOk === false ? 'degraded' : 'healthy', source, keys: count, ...(breaker === null ? {} : { breaker }) }
     }, { critical: false })
   })
 }

@@ -101,6 +101,8 @@ function keySourceFor (settings: AuthSettings, app: FastifyInstance): KeySource 
       cooldownMs: settings.jwksCooldownMs,
       timeoutMs: settings.jwksTimeoutMs,
       maxStaleMs: settings.jwksMaxStaleMs,
+      breakerFailureThreshold: settings.jwksBreakerFailureThreshold,
+      breakerCoolOffMs: settings.jwksBreakerCoolOffMs,
       log: app.log
     })
   }

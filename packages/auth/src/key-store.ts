@@ -1,3 +1,4 @@
+import { type BreakerState, CircuitBreaker, REJECTED } from '@muejam/circuit-breaker'
 import type { FastifyBaseLogger } from 'fastify'
 import { TokenRejection } from './errors.js'
 import { fetchJwks } from './jwks-fetch.js'
@@ -24,12 +25,14 @@ export interface KeySourceState {
   fetchFailures: number
   /** `null` until the first fetch has finished. */
   lastFetchOk: boolean | null
+  /** The JWKS circuit breaker (`null` for a configured public key, which is never fetched). */
+  readonly breaker: BreakerState | null
 }
 
 /** One configured key, always fresh: networkless verification. */
 export class StaticKeySource implements KeySource {
   readonly #key: VerificationKey
-  readonly state: KeySourceState = { source: 'public_key', keys: 1, fetches: 0, fetchFailures: 0, lastFetchOk: null }
+  readonly state: KeySourceState = { source: 'public_key', keys: 1, fetches: 0, fetchFailures: 0, lastFetchOk: null, breaker: null }
 
   constructor (key: VerificationKey) {
     this.#key = key
@@ -55,6 +58,10 @@ export interface JwksKeySourceOptions {
   cooldownMs: number
   timeoutMs: number
   maxStaleMs: number
+  /** Failed fetches in a row that open the circuit breaker. */
+  breakerFailureThreshold: number
+  /** How long the open breaker allows no fetch before one probe, in ms. */
+  breakerCoolOffMs: number
   log: FastifyBaseLogger
 }
 
@@ -72,7 +79,10 @@ function retire (key: VerificationKey): void {
  *   `maxStaleMs` after the last good fetch if refreshes fail (stale-if-error);
  * - a refresh that succeeds retires every key no longer in the set (and a kid that now names
  *   another key), so a removed key stops verifying within `ttlMs + cooldownMs`;
- * - the URL is the configured one only: nothing in a token (jku, x5u, jwk, x5c, iss) is fetched.
+ * - the URL is the configured one only: nothing in a token (jku, x5u, jwk, x5c, iss) is fetched;
+ * - after `breakerFailureThreshold` failed fetches in a row a circuit breaker opens: for
+ *   `breakerCoolOffMs` nothing is fetched, known keys keep verifying (up to `maxStaleMs`) and
+ *   any other token gets 503 at once; then one fetch probes, and others do not wait for it.
  */
 export class JwksKeySource implements KeySource {
   readonly #options: JwksKeySourceOptions
@@ -80,27 +90,49 @@ export class JwksKeySource implements KeySource {
   #keys = new Map<string, VerificationKey>()
   #lastFetchAt = Number.NEGATIVE_INFINITY
   #inflight: Promise<void> | null = null
-  readonly state: KeySourceState = { source: 'jwks', keys: 0, fetches: 0, fetchFailures: 0, lastFetchOk: null }
+  readonly #breaker: CircuitBreaker
+  readonly state: KeySourceState
 
   constructor (options: JwksKeySourceOptions) {
     this.#options = options
+    const breaker = new CircuitBreaker({ name: 'jwks', failureThreshold: options.breakerFailureThreshold, coolOffMs: options.breakerCoolOffMs })
+    breaker.on('stateChange', ({ from, to, failures }) => {
+      if (to === 'open') options.log.warn({ jwks_url: options.jwksUrl, from, failures, cool_off_ms: options.breakerCoolOffMs }, 'JWKS circuit breaker open; no fetch until a probe, cached keys keep verifying')
+      else if (to === 'closed') options.log.info({ jwks_url: options.jwksUrl, from }, 'JWKS circuit breaker closed')
+    })
+    this.#breaker = breaker
+    this.state = {
+      source: 'jwks',
+      keys: 0,
+      fetches: 0,
+      fetchFailures: 0,
+      lastFetchOk: null,
+      get breaker () { return breaker.state }
+    }
   }
 
   get (kid: string | undefined, now: number): VerificationKey | Promise<VerificationKey> {
     if (kid === undefined) throw new TokenRejection('token_missing_kid')
     const key = this.#keys.get(kid)
     if (key !== undefined && this.keepUsing(key, now)) return key
-    if (this.#inflight !== null) return this.#inflight.then(() => this.#afterFetch(kid))
+    if (this.#inflight !== null) {
+      // A probe of a breaker that has been failing is not waited for: 503 at once.
+      if (this.#breaker.state !== 'closed') throw this.#unavailable()
+      return this.#inflight.then(() => this.#afterFetch(kid))
+    }
     if (now < this.#lastFetchAt + this.#options.cooldownMs) throw this.#refusal(kid, now)
-    return this.#fetch(now).then(() => this.#afterFetch(kid))
+    const permit = this.#breaker.permit()
+    if (permit === REJECTED) throw this.#unavailable()
+    return this.#fetch(now, permit).then(() => this.#afterFetch(kid))
   }
 
   keepUsing (key: VerificationKey, now: number): boolean {
     if (now < key.freshUntil) return true
     if (now >= key.usableUntil) return false
     if (this.#inflight === null && now >= this.#lastFetchAt + this.#options.cooldownMs) {
+      const permit = this.#breaker.permit()
       // The refresh runs on its own (its promise never rejects); this request goes on with the key it has.
-      this.#fetch(now)
+      if (permit !== REJECTED) this.#fetch(now, permit)
     }
     return true
   }
@@ -116,6 +148,11 @@ export class JwksKeySource implements KeySource {
     return new TokenRejection('auth_keys_unavailable', undefined, retryAfterS)
   }
 
+  /** The breaker refuses a fetch: 503 until it lets the next one through. */
+  #unavailable (): TokenRejection {
+    return new TokenRejection('auth_keys_unavailable', undefined, Math.max(1, Math.ceil(this.#breaker.retryAfterMs() / 1000)))
+  }
+
   #afterFetch (kid: string): VerificationKey {
     const now = Date.now()
     const key = this.#keys.get(kid)
@@ -123,15 +160,19 @@ export class JwksKeySource implements KeySource {
     throw this.#refusal(kid, now)
   }
 
-  #fetch (now: number): Promise<void> {
+  #fetch (now: number, permit: number): Promise<void> {
     this.#lastFetchAt = now
     this.state.fetches++
     this.#inflight = fetchJwks(this.#options.jwksUrl, this.#options.timeoutMs, this.#closed.signal).then(
-      (jwks) => { this.#replaceKeys(jwks) },
+      (jwks) => {
+        this.#breaker.succeeded(permit)
+        this.#replaceKeys(jwks)
+      },
       (error: Error) => {
         this.state.fetchFailures++
         this.state.lastFetchOk = false
         if (this.#closed.signal.aborted) return
+        this.#breaker.failed(permit)
         this.#options.log.warn({ jwks_url: this.#options.jwksUrl, reason: error.message }, 'JWKS fetch failed; keeping the keys already cached')
       }
     ).finally(() => { this.#inflight = null })

@@ -1,3 +1,4 @@
+import { MAX_FAILURE_THRESHOLD } from '@muejam/circuit-breaker'
 import { createOptionValidators } from '@muejam/problem'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AlgorithmRefusedError, InvalidOptionError, type FailureReason } from './errors.js'
@@ -44,6 +45,14 @@ export interface AuthOptions {
   jwksTimeoutMs?: number
   /** How long cached keys keep verifying while every refresh fails, in milliseconds. Default: 86400000 (24 h). */
   jwksMaxStaleMs?: number
+  /**
+   * JWKS fetches in a row that fail before the circuit breaker opens: then nothing is fetched
+   * for `jwksBreakerCoolOffMs`, cached keys keep verifying and a token signed with any other
+   * key gets 503 `auth_keys_unavailable` at once. 1–1000. Default: 2.
+   */
+  jwksBreakerFailureThreshold?: number
+  /** How long the open JWKS breaker allows no fetch before one probe, in milliseconds. Default: 60000. */
+  jwksBreakerCoolOffMs?: number
   /** Mode of routes whose `config.auth` is not set. Default: `'optional'`. */
   defaultMode?: AuthMode
   /** Most verified tokens kept (keyed by a SHA-256 of the token, never past `exp`); 0 turns the cache off. Default: 10000. */
@@ -72,6 +81,8 @@ export interface AuthSettings {
   jwksCooldownMs: number
   jwksTimeoutMs: number
   jwksMaxStaleMs: number
+  jwksBreakerFailureThreshold: number
+  jwksBreakerCoolOffMs: number
   defaultMode: AuthMode
   tokenCacheSize: number
   realm: string | undefined
@@ -153,6 +164,8 @@ export function resolveSettings (options: AuthOptions): AuthSettings {
     jwksCooldownMs: option.milliseconds('jwksCooldownMs', options.jwksCooldownMs, { default: 30_000 }),
     jwksTimeoutMs: option.milliseconds('jwksTimeoutMs', options.jwksTimeoutMs, { min: 1, default: 5000 }),
     jwksMaxStaleMs: option.milliseconds('jwksMaxStaleMs', options.jwksMaxStaleMs, { default: DAY_MS }),
+    jwksBreakerFailureThreshold: option.integer('jwksBreakerFailureThreshold', options.jwksBreakerFailureThreshold, { min: 1, max: MAX_FAILURE_THRESHOLD, default: 2 }),
+    jwksBreakerCoolOffMs: option.milliseconds('jwksBreakerCoolOffMs', options.jwksBreakerCoolOffMs, { min: 1, default: 60_000 }),
     defaultMode: option.oneOf('defaultMode', options.defaultMode, ['optional', 'required'], { default: 'optional' }),
     tokenCacheSize: option.integer('tokenCacheSize', options.tokenCacheSize, { default: 10_000 }),
     realm: optionalString('realm', options.realm),
