@@ -7,7 +7,6 @@ export const JWKS_FETCHES_METRIC_NAME = 'auth_jwks_fetches_total'
 export const JWKS_FETCH_FAILURES_METRIC_NAME = 'auth_jwks_fetch_failures_total'
 export const JWKS_BREAKER_STATE_METRIC_NAME = 'auth_jwks_breaker_state'
 
-
 /**
  * Adds `auth_jwks_fetches_total`, `auth_jwks_fetch_failures_total` and the gauge
  * `auth_jwks_breaker_state` to `app.metrics` when

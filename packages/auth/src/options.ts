@@ -48,10 +48,10 @@ export interface AuthOptions {
   /**
    * JWKS fetches in a row that fail before the circuit breaker opens: then nothing is fetched
    * for `jwksBreakerCoolOffMs`, cached keys keep verifying and a token signed with any other
-   * key gets 503 `auth_keys_unavailable` at once. 1–1000. Default: 2.
+   * key gets 503 `auth_keys_unavailable` at once. 1–1000. Default: 3.
    */
   jwksBreakerFailureThreshold?: number
-  /** How long the open JWKS breaker allows no fetch before one probe, in milliseconds. Default: 60000. */
+  /** How long the open JWKS breaker allows no fetch before one probe, in milliseconds. Default: 30000 (as `jwksCooldownMs`). */
   jwksBreakerCoolOffMs?: number
   /** Mode of routes whose `config.auth` is not set. Default: `'optional'`. */
   defaultMode?: AuthMode
@@ -164,8 +164,8 @@ export function resolveSettings (options: AuthOptions): AuthSettings {
     jwksCooldownMs: option.milliseconds('jwksCooldownMs', options.jwksCooldownMs, { default: 30_000 }),
     jwksTimeoutMs: option.milliseconds('jwksTimeoutMs', options.jwksTimeoutMs, { min: 1, default: 5000 }),
     jwksMaxStaleMs: option.milliseconds('jwksMaxStaleMs', options.jwksMaxStaleMs, { default: DAY_MS }),
-    jwksBreakerFailureThreshold: option.integer('jwksBreakerFailureThreshold', options.jwksBreakerFailureThreshold, { min: 1, max: MAX_FAILURE_THRESHOLD, default: 2 }),
-    jwksBreakerCoolOffMs: option.milliseconds('jwksBreakerCoolOffMs', options.jwksBreakerCoolOffMs, { min: 1, default: 60_000 }),
+    jwksBreakerFailureThreshold: option.integer('jwksBreakerFailureThreshold', options.jwksBreakerFailureThreshold, { min: 1, max: MAX_FAILURE_THRESHOLD, default: 3 }),
+    jwksBreakerCoolOffMs: option.milliseconds('jwksBreakerCoolOffMs', options.jwksBreakerCoolOffMs, { min: 1, default: 30_000 }),
     defaultMode: option.oneOf('defaultMode', options.defaultMode, ['optional', 'required'], { default: 'optional' }),
     tokenCacheSize: option.integer('tokenCacheSize', options.tokenCacheSize, { default: 10_000 }),
     realm: optionalString('realm', options.realm),
