@@ -15,7 +15,8 @@ t.test('the configuration maps onto db-pool options; passwords are read live for
     DB_POOL_MAX: '7',
     DB_CONNECT_TIMEOUT_MS: '1234',
     DB_IDLE_TIMEOUT_MS: '5678',
-    DB_STATEMENT_TIMEOUT_MS: '910'
+    DB_STATEMENT_TIMEOUT_MS: '910',
+    DB_MAX_LIFETIME_MS: '120000'
   })
   t.teardown(() => store.close())
   const options = dbPoolOptions(store.config)
@@ -24,6 +25,7 @@ t.test('the configuration maps onto db-pool options; passwords are read live for
     connectTimeoutMs: 1234,
     idleTimeoutMs: 5678,
     statementTimeoutMs: 910,
+    maxLifetimeMs: 120_000,
     applicationName: 'muejam-api',
     primary: { connectionString: 'postgres://app:first%40pw@db:5432/muejam' },
     replicas: [{ connectionString: 'postgres://app:replica-pw@r1/muejam' }, { connectionString: 'postgres://app@r2/muejam' }]
@@ -32,6 +34,19 @@ t.test('the configuration maps onto db-pool options; passwords are read live for
   t.equal(await options.primary?.password?.(), 'first@pw', 'decoded')
   t.equal(await options.replicas?.[0]?.password?.(), 'replica-pw')
   t.equal(await options.replicas?.[1]?.password?.(), '')
+})
+
+t.test('DB_MAX_LIFETIME_MS: 600000 by default, 0 for no limit; anything else than whole milliseconds refuses to start', async (t) => {
+  const defaults = await loadApiConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://app@db/muejam' })
+  t.teardown(() => defaults.close())
+  t.equal(dbPoolOptions(defaults.config).maxLifetimeMs, 600_000)
+  const unlimited = await loadApiConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://app@db/muejam', DB_MAX_LIFETIME_MS: '0' })
+  t.teardown(() => unlimited.close())
+  t.equal(dbPoolOptions(unlimited.config).maxLifetimeMs, 0)
+  for (const bad of ['10m', '-1', '1.5']) {
+    await t.rejects(loadApiConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://app@db/muejam', DB_MAX_LIFETIME_MS: bad }),
+      { code: 'MUEJAM_CONFIG_INVALID', message: /DB_MAX_LIFETIME_MS/ }, `${bad} is refused`)
+  }
 })
 
 t.test('without DATABASE_URL the embedded database is used', async (t) => {

@@ -76,6 +76,7 @@ export const apiSchema = {
   DB_CONNECT_TIMEOUT_MS: integer({ min: 1, default: 5000, description: 'longest wait for a database connection before answering 503', fix: 'milliseconds, e.g. 5000' }),
   DB_IDLE_TIMEOUT_MS: integer({ default: 30_000, description: 'idle database connection lifetime', fix: 'milliseconds, e.g. 30000' }),
   DB_STATEMENT_TIMEOUT_MS: integer({ default: 30_000, description: 'server-side statement timeout (0 = none)', fix: 'milliseconds, e.g. 30000' }),
+  DB_MAX_LIFETIME_MS: integer({ default: 600_000, description: 'longest life of a database connection, closed when next idle (0 = no limit)', fix: 'milliseconds, e.g. 600000' }),
   MIGRATE_ON_START: boolean({ default: undefined, description: 'apply pending migrations before listening (default: only for the embedded database)', fix: 'true or false' }),
   REDIS_URL: url({
     protocols: REDIS,

@@ -16,6 +16,7 @@ export function dbPoolOptions (config: Config): DbPoolOptions {
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
     idleTimeoutMs: config.DB_IDLE_TIMEOUT_MS,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    maxLifetimeMs: config.DB_MAX_LIFETIME_MS,
     applicationName: 'muejam-api'
   }
   if (config.DATABASE_URL === undefined) return { ...common, embedded: { dataDir: config.DATABASE_EMBEDDED_DIR } }
