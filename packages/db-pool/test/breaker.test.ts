@@ -16,9 +16,10 @@ import { labelledDatabase, waitFor } from './helpers/setup.js'
 const CONNECT_TIMEOUT_MS = 1000
 const THRESHOLD = 3
 const COOL_OFF_MS = 3000
-// An open breaker answers without a connection attempt: a twentieth of the connect timeout is
-// far below what an attempt costs, and far above what a loaded machine adds.
-const FAST_MS = CONNECT_TIMEOUT_MS / 20
+// A query that waits for a connection takes the whole connect timeout; an open breaker answers
+// without an attempt. Half the timeout tells them apart on any machine; the p99 figures are
+// printed, not asserted.
+const FAST_MS = CONNECT_TIMEOUT_MS / 2
 
 function percentile (times: number[], p: number): number {
   const sorted = [...times].sort((a, b) => a - b)
