@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createTestDatabase } from '@muejam/testing/database'
+import { startJwksServer } from '@muejam/testing/jwks'
 import t from 'tap'
 import { type ApiProcess, migrate, startApiProcess } from './helpers/api-process.js'
 import { authHeaders } from './helpers/auth.js'
@@ -183,6 +184,56 @@ t.test('with OTEL_EXPORTER_OTLP_ENDPOINT set, a request continues the caller\'s 
 
   t.ok(recorder.loaded().some((url) => OPENTELEMETRY_MODULE.test(url)), 'OpenTelemetry was loaded')
   t.ok(collector.requests.every((request) => request.contentType === 'application/json'), 'exported as OTLP/HTTP JSON')
+})
+
+t.test('a request whose token needs the issuer\'s keys traces their JWKS fetch: a GET client span to the JWKS URL beneath the request\'s server span, its traceparent sent on', async (t) => {
+  const collector = await startCollector(t)
+  const jwks = await startJwksServer(t)
+  const jwksTraceparents: Array<string | undefined> = []
+  jwks.setHandler((request, response) => {
+    jwksTraceparents.push(request.headers.traceparent as string | undefined)
+    const body = JSON.stringify({ keys: jwks.keys.map((key) => key.publicJwk) })
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body)
+  })
+  // Keys from the JWKS only (no AUTH_JWT_KEY): the first token makes the key store fetch them.
+  const api = await startApiProcess(t, {
+    ...serviceEnv,
+    AUTH_ISSUER: jwks.issuer,
+    AUTH_JWKS_URL: jwks.jwksUrl,
+    AUTH_JWKS_TIMEOUT_MS: '5000',
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    OTEL_SERVICE_NAME: 'muejam-api-tracing-test'
+  }, { testAuth: false })
+  t.same(jwksTraceparents, [], 'no JWKS fetch before the first token')
+
+  const traceId = randomBytes(16).toString('hex')
+  const callerSpanId = randomBytes(8).toString('hex')
+  const token = await jwks.sign({ sub: `user_2trcJwks${suffix}` })
+  const me = await api.request({ path: '/v1/me', headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${callerSpanId}-01` } })
+  t.equal(me.status, 200, 'the token is accepted')
+  t.equal(jwksTraceparents.length, 1, 'one JWKS fetch')
+
+  const isJwksFetch = (span: CollectedSpan) => span.scope.includes('instrumentation-undici') &&
+    span.attributes?.find(({ key }) => key === 'url.full')?.value.stringValue === jwks.jwksUrl
+  const spans = await spansOf(collector.spans, traceId, (spans) =>
+    spans.some((span) => span.kind === SPAN_KIND_SERVER) && spans.some(isJwksFetch))
+  const server = spans.find((span) => span.kind === SPAN_KIND_SERVER)
+  t.equal(server?.name, 'GET /v1/me', 'the request\'s server span')
+  t.equal(server?.parentSpanId, callerSpanId, 'continuing the caller\'s trace')
+  const fetches = spans.filter(isJwksFetch)
+  const undiciSpans = collector.spans.filter((span) => span.scope.includes('instrumentation-undici')).map((span) => `${span.name} ${span.traceId}/${span.parentSpanId ?? ''}`)
+  t.equal(fetches.length, 1, `one JWKS fetch span in the request's trace (undici spans: ${undiciSpans.join(', ')})`)
+  const fetch = fetches[0]
+  if (server === undefined || fetch === undefined) return
+  t.equal(fetch.kind, SPAN_KIND_CLIENT, 'a client span')
+  t.equal(fetch.name, 'GET')
+  t.equal(fetch.attributes?.find(({ key }) => key === 'http.request.method')?.value.stringValue, 'GET')
+  t.equal(Number(fetch.attributes?.find(({ key }) => key === 'http.response.status_code')?.value.intValue), 200)
+  // Auth verifies in a hook, inside the request span: the first token's fetch is its child.
+  t.equal(fetch.parentSpanId, server.spanId, 'a child of the request\'s server span')
+  t.equal(jwksTraceparents[0], `00-${traceId}-${fetch.spanId}-01`, 'the JWKS request carries the fetch span as its traceparent')
 })
 
 t.test('without OTEL_* variables, nothing of OpenTelemetry is loaded and log lines carry no trace id', async (t) => {
