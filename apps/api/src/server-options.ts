@@ -35,7 +35,10 @@ export function serverOptions (config: Config, secrets: SecretRedactor, output: 
     // A request without Host reaches Fastify, which answers it with a problem.
     http: { ...timeouts.http, requireHostHeader: false },
     clientErrorHandler,
-    return503OnClosing: true,
+    // A request that reaches a closing server on a connection it already had is served (with
+    // Connection: close) rather than refused: the pools stay open until the in-flight requests
+    // end, and a load balancer may not resend a refused POST.
+    return503OnClosing: false,
     // The embedded database's first start (initdb) and migrations can outlast Fastify's 10 s.
     ...(config.DATABASE_URL === undefined ? { pluginTimeout: 120_000 } : {}),
     forceCloseConnections: 'idle',
