@@ -26,13 +26,13 @@ interface Started {
   stop(): Promise<number | null>
 }
 
-/** `node dist/server.js` with no DATABASE_URL, as `pnpm start` runs it. */
+/** `node --liftoff-only dist/server.js` with no DATABASE_URL, as `pnpm start` runs it. */
 async function startServer (dataDir: string): Promise<Started> {
   const env: Record<string, string | undefined> = { ...process.env, DATABASE_EMBEDDED_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'development' }
   delete env.DATABASE_URL
   // Nor with the test runner's instrumentation, which holds memory of its own: tap puts its
   // loader in NODE_OPTIONS of every process it sees spawned, so env(1) takes it out again.
-  const child = spawn('env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, serverScript], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, '--liftoff-only', serverScript], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = once(child, 'exit').then(([code]) => code as number | null)
   const logs: Array<Record<string, unknown>> = []
   let errors = ''

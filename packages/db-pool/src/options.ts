@@ -26,7 +26,8 @@ export interface DbEmbeddedOptions {
   /**
    * Let V8 optimize PGlite's WebAssembly (tier up from its baseline compiler to TurboFan).
    * `false` sets V8's `--liftoff-only` for the whole process before PGlite loads: about 70 MB
-   * less resident memory and initdb twice as fast. Default: false.
+   * less resident memory and initdb twice as fast. Default: false. Node.js 24 ignores V8 flags
+   * set after start: there, run the process with `node --liftoff-only`.
    */
   wasmTierUp?: boolean
 }

@@ -13,8 +13,7 @@ export interface InitdbRun {
 // Opening a PGlite database on an empty directory runs initdb, then starts the server once
 // with PGlite's own settings: the caller's settings are reported by its own start.
 const CHILD_SCRIPT = `
-const { moduleUrl, dataDir, baselineWasm, baselineFlag } = JSON.parse(process.env.MUEJAM_PGLITE_INITDB)
-if (baselineWasm) (await import('node:v8')).setFlagsFromString(baselineFlag)
+const { moduleUrl, dataDir } = JSON.parse(process.env.MUEJAM_PGLITE_INITDB)
 const { PGlite } = await import(moduleUrl)
 const db = new PGlite(dataDir)
 await db.waitReady
@@ -30,8 +29,10 @@ const STDERR_KEPT = 4096
  * it to the system when it exits.
  */
 export async function initdbInChildProcess (run: InitdbRun): Promise<void> {
-  const child = spawn(process.execPath, ['--input-type=module', '--eval', CHILD_SCRIPT], {
-    env: { ...process.env, MUEJAM_PGLITE_INITDB: JSON.stringify({ ...run, baselineFlag: BASELINE_WASM_FLAG }) },
+  // On the command line: Node.js 24's V8 ignores the flag once started.
+  const flags = run.baselineWasm ? [BASELINE_WASM_FLAG] : []
+  const child = spawn(process.execPath, [...flags, '--input-type=module', '--eval', CHILD_SCRIPT], {
+    env: { ...process.env, MUEJAM_PGLITE_INITDB: JSON.stringify({ moduleUrl: run.moduleUrl, dataDir: run.dataDir }) },
     stdio: ['ignore', 'ignore', 'pipe']
   })
   let stderr = ''
