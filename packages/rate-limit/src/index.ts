@@ -103,7 +103,7 @@ async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptio
   app.addHook('onClose', async () => { await store.close() })
 
   const limiter = new Limiter(store, options, app.log)
-  const defaultPolicy = compilePolicy(options.policyName, options)
+  const defaultPolicy = compilePolicy(options.policyName, options, store.keyPrefix)
   const defaultHook = limiter.hook(defaultPolicy)
 
   app.decorateRequest(kCounted, false)
@@ -133,7 +133,7 @@ async function rateLimitPlugin (app: FastifyInstance, rawOptions: RateLimitOptio
     }
     const name = routePolicyName(route.method, route.url)
     const limits = resolveRouteLimit(name, override, options, name)
-    addOnRequest(route, limiter.hook(compilePolicy(limits.name, limits)))
+    addOnRequest(route, limiter.hook(compilePolicy(limits.name, limits, store.keyPrefix)))
   })
 
   registerContracts(app, store, limiter.stats, breaker)

@@ -4,7 +4,7 @@ import { RateLimitedError, RateLimitUnavailableError } from './errors.js'
 import { userIdOf } from './identity.js'
 import type { ResolvedOptions } from './options.js'
 import type { Policy, Tier } from './policy.js'
-import type { WindowDecision, WindowStore } from './store.js'
+import type { WindowStore } from './store.js'
 
 /** Counters behind the plugin's metrics; plain numbers that only grow. */
 export interface RateLimitStats {
@@ -146,28 +146,28 @@ export class Limiter {
     let key: string
     if (userId === undefined) {
       tier = policy.anonymous
-      key = `${policy.bucket}ip:${clientAddress(request.ip, this.ipv6Subnet)}`
+      key = policy.ipKeyPrefix + clientAddress(request.ip, this.ipv6Subnet)
     } else {
       tier = policy.authenticated
-      key = `${policy.bucket}user:${userId}`
+      key = policy.userKeyPrefix + userId
     }
-    this.store.hit(key, policy.windowMs, tier.max, (error, decision) => {
+    this.store.hit(key, policy.windowMs, tier.max, (error, admitted, count, resetUs) => {
       if (error !== null) this.storeFailed(error, reply, done)
-      else this.answer(reply, policy, tier, decision as WindowDecision, done)
+      else this.answer(reply, policy, tier, admitted, count, resetUs, done)
     })
   }
 
   /** Headers that say what the log decided: budget left after this request, and when the next slot comes back. */
-  private answer (reply: FastifyReply, policy: Policy, tier: Tier, decision: WindowDecision, done: HookHandlerDoneFunction): void {
+  private answer (reply: FastifyReply, policy: Policy, tier: Tier, admitted: boolean, count: number, resetUs: number, done: HookHandlerDoneFunction): void {
     if (this.failing) this.recovered()
-    const resetS = Math.ceil(decision.resetUs / 1_000_000)
-    const remaining = Math.max(0, tier.max - decision.count)
+    const resetS = Math.ceil(resetUs / 1_000_000)
+    const remaining = Math.max(0, tier.max - count)
     reply.header('x-ratelimit-limit', tier.limit)
     reply.header('x-ratelimit-remaining', remaining)
     reply.header('x-ratelimit-reset', resetS)
     reply.header('ratelimit-policy', tier.policy)
-    reply.header('ratelimit', `${policy.fieldPrefix}${remaining};t=${resetS}`)
-    if (decision.admitted) {
+    reply.header('ratelimit', policy.fieldPrefix + remaining + ';t=' + resetS)
+    if (admitted) {
       done()
     } else {
       this.stats.refused++

@@ -10,8 +10,10 @@ export interface Tier {
 /** The limits that apply to one route (or to every route without an override). */
 export interface Policy {
   name: string
-  /** Counter key prefix for this policy's bucket, e.g. `default:`. */
-  bucket: string
+  /** Start of an anonymous client's store key, e.g. `muejam:rl:default:ip:`. */
+  ipKeyPrefix: string
+  /** Start of a signed-in caller's store key, e.g. `muejam:rl:default:user:`. */
+  userKeyPrefix: string
   windowMs: number
   anonymous: Tier
   authenticated: Tier
@@ -39,10 +41,12 @@ function tier (name: string, max: number, windowMs: number): Tier {
   return { max, limit: String(max), policy: `"${name}";q=${max};w=${Math.ceil(windowMs / 1000)}` }
 }
 
-export function compilePolicy (name: string, { max, maxAuthenticated, windowMs }: PolicyLimits): Policy {
+/** The policy `name` with its header values and key prefixes computed once; `keyPrefix` is the store's. */
+export function compilePolicy (name: string, { max, maxAuthenticated, windowMs }: PolicyLimits, keyPrefix: string): Policy {
   return {
     name,
-    bucket: `${name}:`,
+    ipKeyPrefix: `${keyPrefix}${name}:ip:`,
+    userKeyPrefix: `${keyPrefix}${name}:user:`,
     windowMs,
     anonymous: tier(name, max, windowMs),
     authenticated: tier(name, maxAuthenticated, windowMs),

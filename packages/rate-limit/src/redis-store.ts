@@ -1,21 +1,15 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { type CircuitBreaker, REJECTED } from '@muejam/circuit-breaker'
-import type { Redis } from 'ioredis'
+import { Command, type Redis } from 'ioredis'
 import { StoreUnavailableError } from './errors.js'
 import { eventOrTimeout } from './redis-connection.js'
 import { SLIDING_LOG_SCRIPT } from './sliding-log-script.js'
-import type { DecisionCallback, WindowDecision, WindowStore } from './store.js'
+import type { DecisionCallback, WindowStore } from './store.js'
 
-/**
- * Name of the script as an ioredis command on the client: sent with EVALSHA, and with EVAL
- * when the server does not know the script yet (a new or restarted Redis).
- */
-const COMMAND = 'muejamSlidingLog'
+const SCRIPT_SHA = createHash('sha1').update(SLIDING_LOG_SCRIPT).digest('hex')
 
 type ScriptReply = [admitted: number, count: number, resetUs: number]
-type ScriptClient = Redis & {
-  [COMMAND]: (key: string, windowUs: number, max: number, member: string, windowMs: number) => Promise<ScriptReply>
-}
+type ReplyCallback = (error?: Error | null, reply?: ScriptReply) => void
 
 // Shared instances: during an outage every request fails the same way, and allocating
 // (and capturing a stack for) one error per request would only add load.
@@ -38,45 +32,73 @@ function boundsCommands (redis: Redis, timeoutMs: number): boolean {
   return typeof commandTimeout === 'number' && commandTimeout > 0 && commandTimeout <= timeoutMs
 }
 
-function decision ([admitted, count, resetUs]: ScriptReply): WindowDecision {
-  return { admitted: admitted === 1, count, resetUs }
+/** A new or restarted Redis does not know the script yet: then it is sent whole, once. */
+function isMissingScript (error: Error): boolean {
+  return error.message.startsWith('NOSCRIPT')
 }
 
+/**
+ * The log on Redis: one script call per request, sent as a plain EVALSHA command (EVAL when
+ * Redis answers NOSCRIPT). ioredis' defined commands and auto-pipelining build a script
+ * wrapper, a pipeline and several promises per call; here it is one command and one
+ * callback. With auto-pipelining on, the commands of one turn of the event loop still leave
+ * in one write: the socket is corked until the turn ends.
+ */
 export function createRedisStore (redis: Redis, { keyPrefix, timeoutMs, owned, breaker }: RedisStoreOptions): WindowStore {
-  redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: SLIDING_LOG_SCRIPT })
-  const client = redis as ScriptClient
   // Log members must be unique, or two requests in the same microsecond would be one entry.
-  const instance = randomBytes(6).toString('base64url')
+  const memberPrefix = randomBytes(6).toString('base64url') + ':'
   let sequence = 0
   // A client we did not configure may queue commands while offline or have no command
   // timeout; then a timer of our own bounds the wait.
   const guarded = !boundsCommands(redis, timeoutMs)
+  const batching = redis.options.enableAutoPipelining === true
+  let corked: Redis['stream'] | null = null
 
-  function run (key: string, windowMs: number, max: number, callback: DecisionCallback): void {
-    client[COMMAND](keyPrefix + key, windowMs * 1000, max, `${instance}:${sequence++}`, windowMs)
-      .then((reply) => callback(null, decision(reply)), (error: Error) => callback(error, null))
+  function uncork (): void {
+    (corked as Redis['stream']).uncork()
+    corked = null
   }
 
-  function runGuarded (key: string, windowMs: number, max: number, callback: DecisionCallback): void {
+  function send (name: 'evalsha' | 'eval', script: string, key: string, windowMs: number, max: number, member: string, callback: ReplyCallback): void {
+    // A cluster client has no stream of its own: its commands leave one by one.
+    if (batching && corked === null && redis.status === 'ready' && redis.stream !== undefined) {
+      corked = redis.stream
+      corked.cork()
+      setImmediate(uncork)
+    }
+    redis.sendCommand(new Command(name, [script, 1, key, windowMs * 1000, max, member, windowMs], undefined, callback))
+  }
+
+  function call (key: string, windowMs: number, max: number, permit: number, callback: DecisionCallback): void {
+    const member = memberPrefix + sequence++
     let settled = false
-    const timer = setTimeout(() => {
-      settled = true
-      callback(TIMED_OUT, null)
-    }, timeoutMs)
-    run(key, windowMs, max, (error, result) => {
+    let timer: NodeJS.Timeout | undefined
+    function answer (error?: Error | null, reply?: ScriptReply): void {
+      if (error != null && isMissingScript(error)) {
+        send('eval', SLIDING_LOG_SCRIPT, key, windowMs, max, member, answer)
+        return
+      }
+      // An answer after our own timer fired is not the request's any more, nor the breaker's.
       if (settled) return
       settled = true
-      clearTimeout(timer)
-      callback(error, result)
-    })
-  }
-
-  function settle (permit: number, callback: DecisionCallback): DecisionCallback {
-    return (error, result) => {
-      if (error === null) breaker.succeeded(permit)
-      else breaker.failed(permit)
-      callback(error, result)
+      if (timer !== undefined) clearTimeout(timer)
+      if (error == null) {
+        breaker.succeeded(permit)
+        const decided = reply as ScriptReply
+        callback(null, decided[0] === 1, decided[1], decided[2])
+      } else {
+        breaker.failed(permit)
+        callback(error, false, 0, 0)
+      }
     }
+    if (guarded) {
+      timer = setTimeout(() => {
+        settled = true
+        breaker.failed(permit)
+        callback(TIMED_OUT, false, 0, 0)
+      }, timeoutMs)
+    }
+    send('evalsha', SCRIPT_SHA, key, windowMs, max, member, answer)
   }
 
   async function ping (): Promise<void> {
@@ -94,21 +116,22 @@ export function createRedisStore (redis: Redis, { keyPrefix, timeoutMs, owned, b
 
   return {
     kind: 'redis',
+    // A prefix set on the client applies to these keys too, as to every command it sends
+    // (ioredis makes it '' when none is given).
+    keyPrefix: (redis.options.keyPrefix as string) + keyPrefix,
     hit (key, windowMs, max, callback) {
       const permit = breaker.permit()
       if (permit === REJECTED) {
-        callback(BREAKER_OPEN, null)
+        callback(BREAKER_OPEN, false, 0, 0)
         return
       }
       // Fail at once rather than queue: 'wait' is a lazy client that connects on first use.
       const status = redis.status
       if (status !== 'ready' && status !== 'wait') {
         breaker.failed(permit)
-        callback(NOT_CONNECTED, null)
-      } else if (guarded) {
-        runGuarded(key, windowMs, max, settle(permit, callback))
+        callback(NOT_CONNECTED, false, 0, 0)
       } else {
-        run(key, windowMs, max, settle(permit, callback))
+        call(key, windowMs, max, permit, callback)
       }
     },
     async check () {

@@ -5,6 +5,11 @@
  * Returns { admitted (0|1), count, µs until the next request passes (or, when admitted,
  * until the oldest entry leaves) }.
  *
+ * A key of another type under the same name (such as a counter an older version left)
+ * fails the trim with WRONGTYPE, which pcall returns instead of raising: that key is deleted
+ * and a log starts (any other error is returned as it came). A TYPE check would cost every
+ * call one more command for that rare case.
+ *
  * Times come from the Redis server's clock (TIME), so instances whose clocks differ still
  * share one exact count. Redis before 5 must be told to replicate the script's effects
  * rather than the script, since TIME makes it non-deterministic.
@@ -16,11 +21,11 @@ local window = tonumber(ARGV[1])
 local max = tonumber(ARGV[2])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local kind = redis.call('TYPE', key)['ok']
-if kind ~= 'zset' and kind ~= 'none' then
+local trimmed = redis.pcall('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if type(trimmed) == 'table' then
+  if not string.find(trimmed.err, 'WRONGTYPE', 1, true) then return trimmed end
   redis.call('DEL', key)
 end
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
 local admitted = 0
 if count < max then

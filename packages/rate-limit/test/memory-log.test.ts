@@ -8,7 +8,12 @@ function logAt (cacheSize = 100) {
   return {
     log,
     at (ms: number) { nowMs = 1_000_000 + ms },
-    hit: (key = 'k', windowMs = 1000, max = 3) => log.hit(key, windowMs, max)
+    /** The log's decision for one request, as an object. */
+    hit (key = 'k', windowMs = 1000, max = 3) {
+      let decision: { admitted: boolean, count: number, resetUs: number } | undefined
+      log.hit(key, windowMs, max, (_error, admitted, count, resetUs) => { decision = { admitted, count, resetUs } })
+      return decision as { admitted: boolean, count: number, resetUs: number }
+    }
   }
 }
 
@@ -81,4 +86,19 @@ t.test('at most cacheSize keys: the least recently used goes first', async (t) =
   t.equal(log.size, 2)
   t.equal(hit('a').count, 3, 'a was used last before c: kept')
   t.equal(hit('b').count, 1, 'b was dropped')
+})
+
+t.test('hits in a row on one key keep it the most recently used; a log that empties is dropped', async (t) => {
+  const { at, hit, log } = logAt(2)
+  hit('a'); hit('b'); hit('b'); hit('a'); hit('a')
+  hit('c')
+  t.equal(log.size, 2)
+  t.equal(hit('a').count, 3, 'a, used last before c, was kept with its three entries')
+  t.equal(hit('b').count, 1, 'b was dropped to make room for c')
+  at(2000)
+  t.same(hit('b', 1000, 0), { admitted: false, count: 0, resetUs: 1_000_000 }, 'every entry of b left the window')
+  t.equal(log.size, 1, 'the emptied log is dropped, the last used key included')
+  t.equal(hit('b').count, 1)
+  t.equal(hit('d').count, 1)
+  t.equal(log.size, 2)
 })

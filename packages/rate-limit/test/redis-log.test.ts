@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createTestRedis } from '@muejam/testing/redis'
+import { OwnRedis } from '@muejam/testing/redis-server'
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { asUser, build } from './helpers/app.js'
@@ -73,4 +74,28 @@ t.test('a refused request neither joins the log nor extends its expiry', async (
   t.equal(await redis.client.zcard(key), 1)
   const pttl = await redis.client.pttl(key)
   t.ok(pttl > 0 && pttl <= 550, `still expires with the admitted entry (${pttl} ms left)`)
+})
+
+t.test('a Redis that lost its scripts is sent the script again: requests in flight are each counted once', async (t) => {
+  const redis = await OwnRedis.start(t)
+  const admin = new Redis(redis.url)
+  t.teardown(() => admin.quit())
+  const app = await build(t, { redis: redis.url, max: 30 })
+  t.equal((await app.inject('/things')).headers['x-ratelimit-remaining'], '29')
+  await admin.script('FLUSH')
+  const responses = await Promise.all(Array.from({ length: 20 }, () => app.inject('/things')))
+  t.same(responses.map((response) => response.statusCode), Array(20).fill(200))
+  t.same(responses.map((response) => Number(response.headers['x-ratelimit-remaining'])).sort((a, b) => b - a),
+    Array.from({ length: 20 }, (_, i) => 28 - i), 'each request has its own place in the count')
+  t.equal(await admin.zcard('muejam:rl:default:ip:127.0.0.1'), 21)
+  t.equal(app.rateLimit.stats.storeErrors, 0, 'NOSCRIPT is no store error')
+})
+
+t.test('a host client\'s own keyPrefix comes first in the log\'s key, as in every command the client sends', async (t) => {
+  const redis = await createTestRedis(t, 'client-prefix')
+  const client = new Redis(redis.url, { keyPrefix: `${redis.prefix}host:`, commandTimeout: 1000, enableOfflineQueue: false })
+  t.teardown(() => client.quit())
+  const app = await build(t, { redis: client, keyPrefix: 'rl:', max: 3 })
+  t.equal((await app.inject('/things')).headers['x-ratelimit-remaining'], '2')
+  t.same(await redis.client.keys(`${redis.prefix}*`), [`${redis.prefix}host:rl:default:ip:127.0.0.1`])
 })
