@@ -6,9 +6,10 @@ import { promisify } from 'node:util'
 const run = promisify(execFile)
 const cli = createRequire(import.meta.url).resolve('autocannon/autocannon.js')
 
-export async function autocannon ({ url, connections, seconds, headers }) {
-  const args = [cli, '--json', '-w', '2', '-c', String(connections), '-d', String(seconds), '-t', '10']
+export async function autocannon ({ url, connections, seconds, headers, method = 'GET', body }) {
+  const args = [cli, '--json', '-w', '2', '-c', String(connections), '-d', String(seconds), '-t', '10', '-m', method]
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`)
+  if (body !== undefined) args.push('-b', body)
   const { stdout } = await run(process.execPath, [...args, url], { maxBuffer: 16 << 20 })
   const report = JSON.parse(stdout)
   return {

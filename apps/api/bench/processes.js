@@ -15,6 +15,7 @@ export function freePort () {
 
 /** Starts `node <script>` and resolves once its output matches `ready`. */
 export function startServer ({ name, script, cwd, env, nodeArgs = [], logFile, ready = /listening/i, timeoutMs = 60_000 }) {
+  const startedAt = performance.now()
   const child = spawn(process.execPath, [...nodeArgs, script], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   if (logFile) {
     const log = createWriteStream(logFile)
@@ -31,13 +32,24 @@ export function startServer ({ name, script, cwd, env, nodeArgs = [], logFile, r
       if (ready.test(output)) {
         clearTimeout(timer)
         ready = /$^/
-        resolve({ name, pid: child.pid, stop: () => stop(child) })
+        resolve({ name, pid: child.pid, startedAt, stop: () => stop(child) })
       }
     }
     child.stdout.on('data', onData)
     child.stderr.on('data', onData)
     child.on('exit', (code) => fail(new Error(`${name} exited with ${code}:\n${output.slice(-2000)}`)))
   })
+}
+
+/** Milliseconds from `startedAt` until `url` first answers 200, asked every 5 ms. */
+export async function millisecondsUntilOk (url, startedAt, timeoutMs = 60_000) {
+  while (performance.now() - startedAt < timeoutMs) {
+    const response = await fetch(url).catch(() => null)
+    await response?.body?.cancel()
+    if (response?.status === 200) return performance.now() - startedAt
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`)
 }
 
 function stop (child) {
@@ -49,6 +61,14 @@ function stop (child) {
     child.kill('SIGTERM')
   })
 }
+
+/** CPU time (user and system) the process has used so far, in microseconds. */
+export function cpuMicroseconds (pid) {
+  // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * (1e6 / CLOCK_TICKS)
+}
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }))
 
 export function residentMegabytes (pid) {
   const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
