@@ -1,6 +1,6 @@
 import type { Server } from 'node:http'
 import { SECRET_VARIABLES, type Config } from './config/index.js'
-import { loggerOptions, requestIdFrom, type SecretRedactor } from '@muejam/observability'
+import { lazyChildLoggerFactory, loggerOptions, requestIdFrom, type SecretRedactor } from '@muejam/observability'
 import { serverTimeouts } from '@muejam/timeouts'
 import { sendProblem } from '@muejam/problem'
 import type { FastifyHttpOptions } from 'fastify'
@@ -26,6 +26,8 @@ export function serverOptions (config: Config, secrets: SecretRedactor, output: 
     // Access logs belong to the load balancer; errors, audit events and lifecycle are logged,
     // and at debug one line per answered request.
     logController: new RequestLogController(),
+    // A request's logger is made on its first line: most requests write none.
+    childLoggerFactory: lazyChildLoggerFactory,
     trustProxy: config.TRUST_PROXY.length > 0 ? [...config.TRUST_PROXY] : false,
     bodyLimit: config.BODY_LIMIT_BYTES,
     genReqId: requestIdFrom,

@@ -12,6 +12,7 @@ export { OVERFLOW_KEY, type AuditEvent, type AuditRequest, type AuditStats } fro
 export { clientNetwork } from './client-network.js'
 export { captureCrash } from './error-reporter.js'
 export { DuplicateMetricError, InvalidMetricError, InvalidOptionError, MetricsUnauthorizedError, MissingPeerError } from './errors.js'
+export { lazyChildLoggerFactory, type ChildLoggerFactory } from './lazy-child-logger.js'
 export { loggerOptions, REDACT_PATHS, type FastifyLoggerConfig, type LoggerOptionsInput } from './logger-options.js'
 export type { MetricSample, MetricSpec, MetricsRegistry } from './metrics-registry.js'
 export type { ObservabilityOptions } from './options.js'
