@@ -300,7 +300,9 @@ export interface operations {
                             id: string;
                             title: string;
                             description: string | null;
+                            /** @enum {string} */
                             status: "draft" | "published";
+                            /** Format: date-time */
                             published_at: string | null;
                             /** Format: date-time */
                             created_at: string;
@@ -416,7 +418,9 @@ export interface operations {
                             id: string;
                             title: string;
                             description: string | null;
+                            /** @enum {string} */
                             status: "draft" | "published";
+                            /** Format: date-time */
                             published_at: string | null;
                             /** Format: date-time */
                             created_at: string;
@@ -546,7 +550,9 @@ export interface operations {
                         id: string;
                         title: string;
                         description: string | null;
+                        /** @enum {string} */
                         status: "draft" | "published";
+                        /** Format: date-time */
                         published_at: string | null;
                         /** Format: date-time */
                         created_at: string;
@@ -709,7 +715,9 @@ export interface operations {
                         id: string;
                         title: string;
                         description: string | null;
+                        /** @enum {string} */
                         status: "draft" | "published";
+                        /** Format: date-time */
                         published_at: string | null;
                         /** Format: date-time */
                         created_at: string;
@@ -998,7 +1006,9 @@ export interface operations {
                         id: string;
                         title: string;
                         description: string | null;
+                        /** @enum {string} */
                         status: "draft" | "published";
+                        /** Format: date-time */
                         published_at: string | null;
                         /** Format: date-time */
                         created_at: string;

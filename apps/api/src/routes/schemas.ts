@@ -1,4 +1,4 @@
-import { Type } from 'typebox'
+import { Type, type Static, type TSchema } from 'typebox'
 
 /** No NUL characters: PostgreSQL text cannot hold them. */
 const NO_NUL = '^[^\\u0000]*$'
@@ -18,6 +18,19 @@ export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 export const Uuid = Type.String({ pattern: UUID_PATTERN, description: 'A UUID in the 8-4-4-4-12 hex form.' })
 
 export const Timestamp = Type.String({ format: 'date-time' })
+
+/**
+ * `schema`'s values or null, as a `type` list: the response serializer picks a type list's
+ * member with a typeof check, and a union's (`anyOf`) by validating the value against each.
+ */
+export function Nullable<T extends TSchema & { type: string }> (schema: T, options: { description?: string } = {}) {
+  return Type.Unsafe<Static<T> | null>({ ...schema, ...options, type: [schema.type, 'null'] })
+}
+
+/** One of `values`, as a string with `enum` (serialized as a string, not through a union). */
+export function StringEnum<const Values extends readonly string[]> (values: Values) {
+  return Type.Unsafe<Values[number]>({ type: 'string', enum: [...values] })
+}
 
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false })
 

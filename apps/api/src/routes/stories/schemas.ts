@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { IdParams, Text, Timestamp, Uuid } from '../schemas.js'
+import { IdParams, Nullable, StringEnum, Text, Timestamp, Uuid } from '../schemas.js'
 
 export const TITLE_MAX = 200
 export const DESCRIPTION_MAX = 5000
@@ -21,9 +21,9 @@ export const Author = Type.Object({
 export const Story = Type.Object({
   id: Uuid,
   title: Type.String(),
-  description: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Union([Type.Literal('draft'), Type.Literal('published')]),
-  published_at: Type.Union([Timestamp, Type.Null()]),
+  description: Nullable(Type.String()),
+  status: StringEnum(['draft', 'published']),
+  published_at: Nullable(Timestamp),
   created_at: Timestamp,
   updated_at: Timestamp,
   author: Author
@@ -53,7 +53,7 @@ export const StoryWithChapters = Type.Object({
   chapters: Type.Array(Chapter)
 }, { additionalProperties: false })
 
-const NextCursor = Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last page.' })
+const NextCursor = Nullable(Type.String(), { description: 'Pass as `cursor` for the next page; null on the last page.' })
 
 export const StoryPage = Type.Object({
   items: Type.Array(Story),
