@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 /**
  * A strong entity tag for a representation: a SHA-256 of its JSON. Every field the client
@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
  * the same function, so they cannot disagree.
  */
 export function entityTag (representation: unknown): string {
-  return `"${createHash('sha256').update(JSON.stringify(representation)).digest('base64url')}"`
+  return `"${hash('sha256', JSON.stringify(representation), 'base64url')}"`
 }
 
 interface ParsedTag {

@@ -3,11 +3,11 @@ import { PreconditionFailedError } from '../errors.js'
 import { entityTag, evaluatePreconditions } from './entity-tag.js'
 
 /**
- * A read of `representation`: sets its ETag, throws 412 when If-Match fails, and answers 304
- * without a body when If-None-Match matches, returning true: the handler then returns `reply`.
+ * A read of a representation whose tag is `tag` (see `entityTag`): sets the ETag, throws 412
+ * when If-Match fails, and answers 304 without a body when If-None-Match matches, returning
+ * true: the handler then returns `reply`.
  */
-export function answeredNotModified (request: FastifyRequest, reply: FastifyReply, representation: unknown): boolean {
-  const tag = entityTag(representation)
+export function answeredNotModified (request: FastifyRequest, reply: FastifyReply, tag: string): boolean {
   const outcome = evaluatePreconditions(request.headers, request.method, tag)
   if (outcome === 'failed') throw new PreconditionFailedError()
   reply.header('etag', tag)

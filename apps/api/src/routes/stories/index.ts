@@ -46,6 +46,21 @@ async function lockOwnStory (request: FastifyRequest, id: string): Promise<Story
   return story
 }
 
+/**
+ * A story row's representation and its tag, made once per row: the requests a batched read
+ * answers with the same row (a popular story) share them.
+ */
+const views = new WeakMap<StoryRow, { story: ReturnType<typeof toStory>, tag: string }>()
+function viewOf (row: StoryRow) {
+  let view = views.get(row)
+  if (view === undefined) {
+    const story = toStory(row)
+    view = { story, tag: entityTag(story) }
+    views.set(row, view)
+  }
+  return view
+}
+
 /** The story routes; their contract is in docs/http-api.md. */
 const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', trimBody)
@@ -110,8 +125,8 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const row = await stories.load(request.params.id, request.signal)
     if (row === undefined || !isVisibleTo(row, request)) throw new StoryNotFoundError()
-    const story = toStory(row)
-    if (answeredNotModified(request, reply, story)) return reply
+    const { story, tag } = viewOf(row)
+    if (answeredNotModified(request, reply, tag)) return reply
     return story
   })
 
@@ -186,7 +201,7 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const after = cursor === undefined ? 0 : decodeChapterCursor(key, story.id, cursor)
     const rows = await listChapterEntries(db, story.id, limit, after)
     const page = pageOf(rows, limit, toChapterEntry, (last) => encodeChapterCursor(key, { storyId: story.id, position: last.position }))
-    if (answeredNotModified(request, reply, page)) return reply
+    if (answeredNotModified(request, reply, entityTag(page))) return reply
     return page
   })
 
@@ -206,7 +221,7 @@ const storyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const row = await findChapter(db, story.id, request.params.position)
     if (row === undefined) throw new ChapterNotFoundError()
     const chapter = toChapter(row)
-    if (answeredNotModified(request, reply, chapter)) return reply
+    if (answeredNotModified(request, reply, entityTag(chapter))) return reply
     return chapter
   })
 
