@@ -1,5 +1,7 @@
-import { prettyFactory } from 'pino-pretty'
+import { createRequire } from 'node:module'
 import type { Config } from './config/index.js'
+
+type PinoPretty = typeof import('pino-pretty')
 
 /** Where log lines go: the process's stdout, or a stand-in in tests. */
 export interface LogOutput {
@@ -18,6 +20,8 @@ export function wantsPrettyLogs (config: Pick<Config, 'NODE_ENV'>, output: LogOu
  * It receives lines after the logger's redaction, so a secret stays hidden here too.
  */
 export function prettyLogStream (output: LogOutput): { write (line: string): void } {
+  // Loaded here, not at start-up: production never writes pretty lines.
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as PinoPretty
   const prettify = prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
   return { write: (line) => { output.write(prettify(line)) } }
 }

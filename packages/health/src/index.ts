@@ -157,8 +157,9 @@ async function healthPlugin (app: FastifyInstance, options: HealthOptions) {
   // While draining, each answer closes its connection: a balancer's pooled keep-alive
   // connection would otherwise outlive the drain and carry a request (a POST it may not
   // retry) into the closing server, which refuses it with 503.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', function closeWhileDraining (_request, reply, payload, done) {
     if (registry.draining) reply.header('connection', 'close')
+    done(null, payload)
   })
 
   // The routes live in a scope of their own: nothing they add leaks into the host app.

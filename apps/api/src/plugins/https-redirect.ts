@@ -8,9 +8,9 @@ import { absoluteUrl } from '../public-url.js'
  * orchestrators call them over HTTP.
  */
 async function httpsRedirect (app: FastifyInstance, { publicUrl }: { publicUrl: string }) {
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.protocol === 'https' || request.url.startsWith('/health')) return
-    return reply.redirect(absoluteUrl(publicUrl, request.url), 308)
+  app.addHook('onRequest', function redirectToHttps (request, reply, done) {
+    if (request.protocol === 'https' || request.url.startsWith('/health')) done()
+    else reply.redirect(absoluteUrl(publicUrl, request.url), 308)
   })
 }
 
