@@ -194,7 +194,7 @@ async function main () {
     const ports = { muejam: await freePort(), peer: await freePort(), naive: await freePort(), bare: await freePort() }
     const ours = await startServer({
       name: 'muejam',
-      script: join(apiDir, 'dist/server.js'),
+      script: join(apiDir, 'dist/bundle/server.js'),
       nodeArgs: [...extraNodeArgs, ...profileArgs],
       logFile: join(workDir, 'muejam.log'),
       cwd: rootDir,

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 
-/** The API's version, from its package.json (next to both src/ and dist/). */
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+/**
+ * The API's version, from its package.json found by the package's own name, so the same
+ * code reads it from dist/ and from the bundle in dist/bundle/.
+ */
+export const VERSION: string = (createRequire(import.meta.url)('@muejam/api/package.json') as { version: string }).version

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 
-const serverJs = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+const serverJs = fileURLToPath(new URL('../dist/bundle/server.js', import.meta.url))
 
 function runServer (env: Record<string, string>) {
   const child = spawn(process.execPath, [serverJs], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })

@@ -8,7 +8,7 @@ import { TEST_AUTH_ENV } from './auth.js'
 
 /*
  * The production entry points as real processes, built by `pnpm build`: API servers
- * (`node dist/server.js`) on ports of their own, configured by environment variables only,
+ * (`node dist/bundle/server.js`, dist/server.js bundled into one file) on ports of their own, configured by environment variables only,
  * for what only a real process shows (signals, exit codes, sockets, shutdown, several
  * instances); the scripts beside them (`dist/token.js`, `dist/db/migrate.js`); and a plain
  * HTTP client that can pick its source address on the loopback network (127.0.0.0/8), so a
@@ -20,7 +20,7 @@ interface Test {
 }
 
 const API_ROOT = fileURLToPath(new URL('../..', import.meta.url))
-export const SERVER_JS = fileURLToPath(new URL('../../dist/server.js', import.meta.url))
+export const SERVER_JS = fileURLToPath(new URL('../../dist/bundle/server.js', import.meta.url))
 export const TOKEN_JS = fileURLToPath(new URL('../../dist/token.js', import.meta.url))
 const MIGRATE_JS = fileURLToPath(new URL('../../dist/db/migrate.js', import.meta.url))
 const BUILD_HINT = 'Build it first with: cd /work/main && pnpm build (pnpm test builds before testing).'
