@@ -38,6 +38,8 @@ const profileArgs = {
 if (profileArgs === undefined) throw new Error(`BENCH_PROFILE must be cpu or heap, not ${process.env.BENCH_PROFILE}`)
 // BENCH_NODE_ARGS='--max-semi-space-size=8': Node.js flags for ours only, to try V8 settings.
 const extraNodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
+// Ours runs as the image runs it (docker/Dockerfile's command).
+const productionNodeArgs = ['--max-semi-space-size=32']
 
 // autocannon by default: at 1 000 connections on a 2-core machine wrk reports multi-second
 // tails that neither the server's own duration histogram nor other clients see (see README).
@@ -195,7 +197,7 @@ async function main () {
     const ours = await startServer({
       name: 'muejam',
       script: join(apiDir, 'dist/bundle/server.js'),
-      nodeArgs: [...extraNodeArgs, ...profileArgs],
+      nodeArgs: [...productionNodeArgs, ...extraNodeArgs, ...profileArgs],
       logFile: join(workDir, 'muejam.log'),
       cwd: rootDir,
       ready: /Server listening/,
