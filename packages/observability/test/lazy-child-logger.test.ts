@@ -73,3 +73,21 @@ t.test('a route\'s own log level is honoured', async (t) => {
   t.same(response.json(), { level: 'debug' })
   t.ok(capture.lines.some((line) => line.msg === 'route debug line'))
 })
+
+t.test('every level method writes at its level; silent writes nothing', async (t) => {
+  const { app, capture } = await build(t, 'trace')
+  app.get('/levels', async (request) => {
+    request.log.silent('never')
+    request.log.trace('at trace')
+    request.log.debug('at debug')
+    request.log.info('at info')
+    request.log.warn('at warn')
+    request.log.error('at error')
+    request.log.fatal('at fatal')
+    return 'ok'
+  })
+  await app.inject('/levels')
+  const written = capture.lines.filter((line) => typeof line.msg === 'string' && line.msg.startsWith('at ')).map((line) => [line.level, line.msg])
+  t.same(written, [[10, 'at trace'], [20, 'at debug'], [30, 'at info'], [40, 'at warn'], [50, 'at error'], [60, 'at fatal']])
+  t.notOk(capture.lines.some((line) => line.msg === 'never'))
+})
