@@ -4,7 +4,7 @@ import type { Database } from '../../db/database.js'
 import { findStories, type StoryRow } from './repository.js'
 
 /** How long a batch's query runs before its waiters listen for their requests' aborts. */
-export const WATCH_AFTER_MS = 5
+const WATCH_AFTER_MS = 5
 
 interface Waiter {
   signal: AbortSignal
