@@ -6,6 +6,7 @@ import { HEALTH_CHECK_TIMEOUT_MS } from '../src/plugin-options.js'
 import { type ApiProcess, type ApiResponse, startApiProcess, waitFor } from './helpers/api-process.js'
 import { authHeaders } from './helpers/auth.js'
 import { databaseEnv } from './helpers/build.js'
+import { percentile } from '@muejam/testing/percentile'
 
 /*
  * Readiness, liveness and load shedding of the real server process (`node dist/server.js`)
@@ -64,12 +65,6 @@ async function probeUntil (server: ApiProcess, wanted: (response: ApiResponse) =
     probe()
     const giveUp = setTimeout(() => finish(new Error(`/health/ready did not answer as wanted within ${timeoutMs} ms`)), timeoutMs)
   })
-}
-
-/** The `p`th percentile of `values` (nearest rank). */
-function percentile (values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
 }
 
 t.test('the health budgets keep a dependency failure visible within the 2 s readiness must fail within', async (t) => {

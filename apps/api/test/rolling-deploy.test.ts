@@ -13,6 +13,7 @@ import { inspectDatabase } from './helpers/build.js'
 import { startLoadBalancer, type AccessLogEntry, type Nginx } from './helpers/nginx.js'
 import { claimRedisDatabase } from './helpers/redis.js'
 import type { StoryBody } from './helpers/stories.js'
+import { percentile } from '@muejam/testing/percentile'
 
 /*
  * A rolling deploy and its rollback behind the repository's own load balancer: two
@@ -128,10 +129,6 @@ function startLoad (port: number, storyId: string) {
       return performance.now() - started
     }
   }
-}
-
-function percentile (sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
 }
 
 const database = await createTestDatabase(t, 'api_rolling_deploy')

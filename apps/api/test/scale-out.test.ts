@@ -8,6 +8,7 @@ import { authHeaders } from './helpers/auth.js'
 import { inspectDatabase } from './helpers/build.js'
 import { claimRedisDatabase } from './helpers/redis.js'
 import type { StoryBody } from './helpers/stories.js'
+import { percentile } from '@muejam/testing/percentile'
 
 /*
  * Scale-out as deployed: three `dist/server.js` processes on ports of their own, with
@@ -90,10 +91,6 @@ t.test('the rate limit is global: 45 concurrent anonymous requests over the thre
   t.same(remaining.sort((x, y) => x - y), Array.from({ length: 30 }, (_, n) => n), 'the accepted requests drew on one counter: 29 down to 0 remaining, each once')
   t.equal(await redis.client.zcard('muejam:rl:default:ip:127.0.0.2'), 30, 'one log in the shared Redis, of the 30 admitted')
 })
-
-function percentile (sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
-}
 
 t.test('SIGTERM to one process during steady load loses no request sent to the two others, and the stopped one drains and exits 0', async (t) => {
   const author = `user_2soLoadAuthor${suffix}`
