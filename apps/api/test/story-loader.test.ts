@@ -54,6 +54,24 @@ t.test('an aborted waiter stops waiting; when every waiter has gone the query is
   await t.rejects(loader.load(story.id, AbortSignal.abort(deadline)), { statusCode: 504, code: 'request_timeout' }, 'a deadline keeps its own answer')
 })
 
+t.test('a waiter whose request aborts while a quick read runs is answered 499 when the read ends; the query is not cancelled for the others', async (t) => {
+  const app = await build(t, await databaseEnv(t, 'loader_quick_abort'))
+  const story = await createStory(app, 'user_2abcLoaderQ', { title: 'Q', publish: true })
+  const signals: AbortSignal[] = []
+  const loader = new StoryLoader((signal) => { signals.push(signal); return app.dbPool.readerFor(signal) as unknown as Kysely<Database> })
+
+  const leaving = new AbortController()
+  const left = loader.load(story.id, leaving.signal)
+  const stayed = loader.load(story.id, new AbortController().signal)
+  // The loader's turn comes first: its query has started, with both waiters, when this one runs.
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(signals.length, 1, 'the batch query is running')
+  leaving.abort(new Error('client went away'))
+  await t.rejects(left, { statusCode: 499, code: 'query_cancelled' })
+  t.equal((await stayed)?.title, 'Q')
+  t.equal(signals[0]?.aborted, false, 'the query ran to its end')
+})
+
 t.test('an id PostgreSQL refuses fails only its own waiters: 8 honest waiters of the same batch get their stories', async (t) => {
   const app = await build(t, await databaseEnv(t, 'loader_poison'))
   const stories = await Promise.all(Array.from({ length: 4 }, (_, n) => createStory(app, `user_2abcLoaderP${n}`, { title: `P${n}`, publish: true })))

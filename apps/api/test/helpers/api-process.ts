@@ -209,7 +209,7 @@ export interface StartOptions {
   stopGraceMs?: number
   /** Working directory. Default: apps/api. */
   cwd?: string
-  /** The server entry point to run. Default: apps/api's `dist/server.js`. */
+  /** The server entry point to run. Default: apps/api's `dist/bundle/server.js`. */
   serverJs?: string
   /** Runs the server under `script`, so its stdout and stderr are a pseudo-terminal, as in a developer's shell. */
   terminal?: boolean
